@@ -1,0 +1,402 @@
+//! The topology as a petgraph graph: typed nodes and edges that carry their model indices (and so
+//! their spans), plus the linear-time queries the rules share.
+
+use petgraph::Direction;
+use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
+use petgraph::visit::EdgeRef;
+
+use crate::model::{Model, NodeKind, NodeRef};
+use crate::source::Span;
+
+/// The kinds of edges, as TOPOLOGY.md lists them (plus `Reply`: a reply channel back to its
+/// requester).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EdgeKind {
+    /// `calls`: service → service or external, synchronous.
+    Call,
+    /// `requests`: service → request channel.
+    Request,
+    /// The reply of a request: reply channel → requester.
+    Reply,
+    /// `publishes`: service → channel.
+    Publish,
+    /// `consumes`: channel → service.
+    Consume,
+    /// `reads`: service → datastore.
+    Read,
+    /// `writes`: service → datastore.
+    Write,
+    /// `dead_letter`: channel → channel.
+    DeadLetter,
+}
+
+impl EdgeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EdgeKind::Call => "calls",
+            EdgeKind::Request => "requests",
+            EdgeKind::Reply => "reply",
+            EdgeKind::Publish => "publishes",
+            EdgeKind::Consume => "consumes",
+            EdgeKind::Read => "reads",
+            EdgeKind::Write => "writes",
+            EdgeKind::DeadLetter => "dead_letter",
+        }
+    }
+}
+
+/// An edge: its kind and where it is defined. `owner` is the service whose list holds it (the
+/// channel for `DeadLetter`); `item` is the index in that list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edge {
+    pub kind: EdgeKind,
+    pub owner: u32,
+    pub item: u32,
+}
+
+/// The topology graph. Node indices are laid out kind by kind, in model order, so that a
+/// [`NodeRef`] and a [`NodeIndex`] convert by arithmetic.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    pub graph: DiGraph<NodeRef, Edge>,
+    offsets: [u32; 6],
+}
+
+fn slot(kind: NodeKind) -> usize {
+    match kind {
+        NodeKind::Service => 0,
+        NodeKind::External => 1,
+        NodeKind::Channel => 2,
+        NodeKind::Broker => 3,
+        NodeKind::Message => 4,
+        NodeKind::Datastore => 5,
+    }
+}
+
+impl Graph {
+    /// Builds the graph. References that do not resolve (already reported as T003) are left out.
+    pub fn build(model: &Model) -> Graph {
+        let counts = [
+            model.services.len(),
+            model.externals.len(),
+            model.channels.len(),
+            model.brokers.len(),
+            model.messages.len(),
+            model.datastores.len(),
+        ];
+        let nodes: usize = counts.iter().sum();
+        let edges: usize = model
+            .services
+            .iter()
+            .map(|s| {
+                s.calls.len()
+                    + 2 * s.requests.len()
+                    + s.publishes.len()
+                    + s.consumes.len()
+                    + s.reads.len()
+                    + s.writes.len()
+            })
+            .sum::<usize>()
+            + model.channels.len();
+        let mut graph = DiGraph::with_capacity(nodes, edges);
+        let kinds = [
+            NodeKind::Service,
+            NodeKind::External,
+            NodeKind::Channel,
+            NodeKind::Broker,
+            NodeKind::Message,
+            NodeKind::Datastore,
+        ];
+        let mut offsets = [0u32; 6];
+        for (i, kind) in kinds.into_iter().enumerate() {
+            offsets[i] = graph.node_count() as u32;
+            for index in 0..counts[i] {
+                graph.add_node(NodeRef {
+                    kind,
+                    index: index as u32,
+                });
+            }
+        }
+        let mut g = Graph { graph, offsets };
+        let find =
+            |name: &str, kinds: &[NodeKind]| model.lookup(name).filter(|n| kinds.contains(&n.kind));
+        for (si, service) in model.services.iter().enumerate() {
+            let me = g.node(NodeRef {
+                kind: NodeKind::Service,
+                index: si as u32,
+            });
+            let edge = |kind, item: usize| Edge {
+                kind,
+                owner: si as u32,
+                item: item as u32,
+            };
+            for (i, call) in service.calls.iter().enumerate() {
+                if let Some(to) = find(&call.to, &[NodeKind::Service, NodeKind::External]) {
+                    let to = g.node(to);
+                    g.graph.add_edge(me, to, edge(EdgeKind::Call, i));
+                }
+            }
+            for (i, request) in service.requests.iter().enumerate() {
+                if let Some(to) = find(&request.to, &[NodeKind::Channel]) {
+                    let to = g.node(to);
+                    g.graph.add_edge(me, to, edge(EdgeKind::Request, i));
+                }
+                if let Some(reply) = request
+                    .options
+                    .reply
+                    .as_ref()
+                    .and_then(|r| find(r, &[NodeKind::Channel]))
+                {
+                    let reply = g.node(reply);
+                    g.graph.add_edge(reply, me, edge(EdgeKind::Reply, i));
+                }
+            }
+            for (i, publish) in service.publishes.iter().enumerate() {
+                if let Some(to) = find(&publish.to, &[NodeKind::Channel]) {
+                    let to = g.node(to);
+                    g.graph.add_edge(me, to, edge(EdgeKind::Publish, i));
+                }
+            }
+            for (i, consume) in service.consumes.iter().enumerate() {
+                if let Some(from) = find(&consume.from, &[NodeKind::Channel]) {
+                    let from = g.node(from);
+                    g.graph.add_edge(from, me, edge(EdgeKind::Consume, i));
+                }
+            }
+            for (kind, list) in [
+                (EdgeKind::Read, &service.reads),
+                (EdgeKind::Write, &service.writes),
+            ] {
+                for (i, store) in list.iter().enumerate() {
+                    if let Some(to) = find(store, &[NodeKind::Datastore]) {
+                        let to = g.node(to);
+                        g.graph.add_edge(me, to, edge(kind, i));
+                    }
+                }
+            }
+        }
+        for (ci, channel) in model.channels.iter().enumerate() {
+            if channel.dead_letter_none() {
+                continue;
+            }
+            if let Some(dl) = channel
+                .dead_letter
+                .as_ref()
+                .and_then(|d| find(d, &[NodeKind::Channel]))
+            {
+                let from = g.node(NodeRef {
+                    kind: NodeKind::Channel,
+                    index: ci as u32,
+                });
+                let to = g.node(dl);
+                g.graph.add_edge(
+                    from,
+                    to,
+                    Edge {
+                        kind: EdgeKind::DeadLetter,
+                        owner: ci as u32,
+                        item: 0,
+                    },
+                );
+            }
+        }
+        g
+    }
+
+    pub fn node(&self, node: NodeRef) -> NodeIndex {
+        NodeIndex::new((self.offsets[slot(node.kind)] + node.index) as usize)
+    }
+
+    pub fn node_ref(&self, index: NodeIndex) -> NodeRef {
+        self.graph[index]
+    }
+
+    pub fn service_node(&self, index: usize) -> NodeIndex {
+        self.node(NodeRef {
+            kind: NodeKind::Service,
+            index: index as u32,
+        })
+    }
+
+    pub fn channel_node(&self, index: usize) -> NodeIndex {
+        self.node(NodeRef {
+            kind: NodeKind::Channel,
+            index: index as u32,
+        })
+    }
+
+    /// The edges of `kind` leaving (`Outgoing`) or entering (`Incoming`) a node.
+    pub fn edges_of(
+        &self,
+        node: NodeIndex,
+        direction: Direction,
+        kind: EdgeKind,
+    ) -> impl Iterator<Item = (EdgeIndex, NodeIndex, Edge)> + '_ {
+        self.graph
+            .edges_directed(node, direction)
+            .filter(move |e| e.weight().kind == kind)
+            .map(move |e| {
+                let other = if direction == Direction::Outgoing {
+                    e.target()
+                } else {
+                    e.source()
+                };
+                (e.id(), other, *e.weight())
+            })
+    }
+
+    /// Services that consume a channel.
+    pub fn consumers(&self, channel: NodeIndex) -> impl Iterator<Item = NodeIndex> + '_ {
+        self.edges_of(channel, Direction::Outgoing, EdgeKind::Consume)
+            .map(|(_, n, _)| n)
+    }
+
+    /// Services that publish or send requests to a channel.
+    pub fn producers(&self, channel: NodeIndex) -> impl Iterator<Item = NodeIndex> + '_ {
+        self.graph
+            .edges_directed(channel, Direction::Incoming)
+            .filter(|e| matches!(e.weight().kind, EdgeKind::Publish | EdgeKind::Request))
+            .map(|e| e.source())
+    }
+
+    /// The span of the list item (or key) that defines an edge.
+    pub fn edge_span(&self, model: &Model, edge: Edge) -> Span {
+        let item = edge.item as usize;
+        if edge.kind == EdgeKind::DeadLetter {
+            let channel = &model.channels[edge.owner as usize];
+            return channel
+                .dead_letter
+                .as_ref()
+                .map_or(channel.name.span, |d| d.span);
+        }
+        let s = &model.services[edge.owner as usize];
+        match edge.kind {
+            EdgeKind::Call => s.calls[item].span,
+            EdgeKind::Request => s.requests[item].span,
+            EdgeKind::Reply => s.requests[item]
+                .options
+                .reply
+                .as_ref()
+                .map_or(s.requests[item].span, |r| r.span),
+            EdgeKind::Publish => s.publishes[item].span,
+            EdgeKind::Consume => s.consumes[item].span,
+            EdgeKind::Read => s.reads[item].span,
+            EdgeKind::Write => s.writes[item].span,
+            EdgeKind::DeadLetter => unreachable!("handled above"),
+        }
+    }
+
+    /// The path of an edge as diagnostics print it and `allow: at:` accepts it.
+    pub fn edge_path(&self, model: &Model, edge: Edge) -> String {
+        if edge.kind == EdgeKind::DeadLetter {
+            return format!(
+                "channels.{}.dead_letter",
+                model.channels[edge.owner as usize].name.value
+            );
+        }
+        let s = &model.services[edge.owner as usize].name.value;
+        let list = match edge.kind {
+            EdgeKind::Reply => "requests",
+            kind => kind.as_str(),
+        };
+        format!("services.{s}.{list}[{}]", edge.item)
+    }
+
+    pub fn name<'m>(&self, model: &'m Model, node: NodeIndex) -> &'m str {
+        &model.node_name(self.node_ref(node)).value
+    }
+
+    /// The synchronous subgraph's analysis: strongly connected components and longest chains.
+    pub fn sync(&self) -> SyncAnalysis {
+        SyncAnalysis::new(self)
+    }
+}
+
+/// Strongly connected components of the `calls` subgraph, and for every node the longest chain of
+/// calls leaving it, where a component counts as one node (calls inside a cycle add no depth).
+#[derive(Debug, Clone)]
+pub struct SyncAnalysis {
+    /// Component id of each node (by node index).
+    pub component: Vec<u32>,
+    /// Members of each component, in reverse topological order (sinks first).
+    pub components: Vec<Vec<NodeIndex>>,
+    /// Number of calls on the longest chain from each component.
+    pub depth: Vec<u32>,
+    /// The first call of that chain, if any.
+    pub next: Vec<Option<EdgeIndex>>,
+}
+
+impl SyncAnalysis {
+    fn new(g: &Graph) -> SyncAnalysis {
+        let calls =
+            petgraph::visit::EdgeFiltered::from_fn(&g.graph, |e| e.weight().kind == EdgeKind::Call);
+        let components = petgraph::algo::tarjan_scc(&calls);
+        let mut component = vec![0u32; g.graph.node_count()];
+        for (id, members) in components.iter().enumerate() {
+            for &n in members {
+                component[n.index()] = id as u32;
+            }
+        }
+        let mut depth = vec![0u32; components.len()];
+        let mut next = vec![None; components.len()];
+        // Tarjan yields components sinks first, so every successor is final before its callers.
+        for (id, members) in components.iter().enumerate() {
+            for &member in members {
+                for e in g.graph.edges_directed(member, Direction::Outgoing) {
+                    if e.weight().kind != EdgeKind::Call {
+                        continue;
+                    }
+                    let target = component[e.target().index()] as usize;
+                    if target == id {
+                        continue;
+                    }
+                    let d = depth[target] + 1;
+                    if d > depth[id]
+                        || (d == depth[id] && next[id].is_none_or(|n: EdgeIndex| e.id() < n))
+                    {
+                        depth[id] = d;
+                        next[id] = Some(e.id());
+                    }
+                }
+            }
+        }
+        SyncAnalysis {
+            component,
+            components,
+            depth,
+            next,
+        }
+    }
+
+    pub fn depth_of(&self, node: NodeIndex) -> u32 {
+        self.depth[self.component[node.index()] as usize]
+    }
+
+    /// The calls of the longest chain from `node`, in order.
+    pub fn chain(&self, g: &Graph, node: NodeIndex) -> Vec<EdgeIndex> {
+        let mut out = Vec::new();
+        let mut at = self.component[node.index()] as usize;
+        while let Some(edge) = self.next[at] {
+            out.push(edge);
+            let (_, target) = g.graph.edge_endpoints(edge).expect("edge of this graph");
+            at = self.component[target.index()] as usize;
+        }
+        out
+    }
+
+    /// Whether the node is in a cycle (a component of two or more, or a self-call).
+    pub fn in_cycle(&self, g: &Graph, node: NodeIndex) -> bool {
+        let members = &self.components[self.component[node.index()] as usize];
+        members.len() > 1
+            || g.graph
+                .edges_directed(node, Direction::Outgoing)
+                .any(|e| e.weight().kind == EdgeKind::Call && e.target() == node)
+    }
+}
+
+/// Every edge of the graph with its endpoints.
+pub fn all_edges(g: &Graph) -> impl Iterator<Item = (NodeIndex, NodeIndex, Edge)> + '_ {
+    g.graph
+        .edge_references()
+        .map(|e| (e.source(), e.target(), *e.weight()))
+}

@@ -1,0 +1,65 @@
+//! topolint: lints microservice topologies described in YAML.
+//!
+//! The flow goes one way: [`load`] (YAML with spans → [`model`]) → [`graph`] (petgraph) →
+//! [`lints`] (one file a rule) → [`diagnostic`]s → [`report`] (output formats).
+
+pub mod config;
+pub mod diagnostic;
+pub mod docs;
+pub mod graph;
+pub mod lints;
+pub mod load;
+pub mod model;
+pub mod report;
+pub mod schema;
+pub mod source;
+pub mod suggest;
+
+use diagnostic::Diagnostic;
+use graph::Graph;
+use lints::engine::{Outcome, RuleConfig, Suppressed};
+use load::Loaded;
+
+/// A loaded and linted topology.
+#[derive(Debug)]
+pub struct Analysis {
+    pub loaded: Loaded,
+    /// `None` when loading failed: nothing is linted past a T-coded problem.
+    pub graph: Option<Graph>,
+    /// Loading problems and findings, sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+    pub suppressed: Vec<Suppressed>,
+}
+
+impl Analysis {
+    pub fn has_load_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_load_error)
+    }
+}
+
+/// Lints a loaded topology, unless it failed to load.
+pub fn analyze(mut loaded: Loaded, rules: &RuleConfig) -> Analysis {
+    let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
+    if diagnostics.iter().any(Diagnostic::is_load_error) {
+        diagnostic::sort(&mut diagnostics);
+        return Analysis {
+            loaded,
+            graph: None,
+            diagnostics,
+            suppressed: Vec::new(),
+        };
+    }
+    let graph = Graph::build(&loaded.model);
+    let Outcome {
+        diagnostics: mut found,
+        suppressed,
+    } = lints::engine::lint(&loaded.model, &graph, rules);
+    diagnostics.append(&mut found);
+    diagnostic::sort(&mut diagnostics);
+    Analysis {
+        loaded,
+        graph: Some(graph),
+        diagnostics,
+        suppressed,
+    }
+}

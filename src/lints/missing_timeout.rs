@@ -1,0 +1,73 @@
+//! S102 missing-timeout: a call or request that can wait forever.
+
+use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
+use crate::model::Duration;
+
+use super::Context;
+
+pub const META: RuleMeta = RuleMeta {
+    code: "S102",
+    name: "missing-timeout",
+    severity: Severity::Error,
+    summary: "a `calls` or `requests` edge has no `timeout`",
+};
+
+/// A timeout to suggest: a little over twice the callee's declared p99, else 500ms.
+fn suggested_timeout(cx: &Context, callee: &str) -> Duration {
+    let p99 = cx
+        .model
+        .service(callee)
+        .and_then(|s| s.latency.as_ref())
+        .or_else(|| match cx.model.lookup(callee) {
+            Some(n) if n.kind == crate::model::NodeKind::External => {
+                cx.model.externals[n.index as usize].latency.as_ref()
+            }
+            _ => None,
+        })
+        .and_then(|l| l.p99.as_ref())
+        .map(|p| p.value.as_millis());
+    let ms = match p99 {
+        Some(p99) => {
+            let raw = (p99 * 2.0).max(50.0);
+            // Round up to a value people write: 50ms steps under a second, 0.5s steps above.
+            let step = if raw < 1000.0 { 50.0 } else { 500.0 };
+            (raw / step).ceil() * step
+        }
+        None => 500.0,
+    };
+    Duration::from_millis(ms)
+}
+
+pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
+    for service in &cx.model.services {
+        let from = &service.name.value;
+        for (i, call) in service.calls.iter().enumerate() {
+            if call.options.timeout.is_some() {
+                continue;
+            }
+            let timeout = suggested_timeout(cx, &call.to.value);
+            out.push(
+                Diagnostic::new(&META, call.span, format!("call from {from} to {} has no timeout", call.to.value))
+                    .label("no timeout")
+                    .help(format!(
+                        "without a timeout a slow {} holds {from}'s threads and connections until they run out: add `timeout: {timeout}` to this call (or `defaults: {{ calls: {{ timeout: {timeout} }} }}`)",
+                        call.to.value
+                    ))
+                    .path(format!("services.{from}.calls[{i}]")),
+            );
+        }
+        for (i, request) in service.requests.iter().enumerate() {
+            if request.options.timeout.is_some() {
+                continue;
+            }
+            out.push(
+                Diagnostic::new(&META, request.span, format!("request from {from} on {} has no timeout", request.to.value))
+                    .label("no timeout")
+                    .help(format!(
+                        "a reply that never comes leaves {from} waiting forever: add `timeout: 2s` to this request (or `defaults: {{ requests: {{ timeout: 2s }} }}`)"
+                    ))
+                    .path(format!("services.{from}.requests[{i}]")),
+            );
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The rules. Every rule is one file with its metadata and its check; this registry lists them by
+//! hand, in code order. The loading codes (T) and the meta code (L001) are listed too: they have
+//! docs and can be named in settings, but their findings come from the loader and the engine.
+
+mod deep_sync_chain;
+mod dual_write_without_outbox;
+mod missing_dead_letter;
+mod missing_timeout;
+mod non_idempotent_consumer;
+mod unversioned_message;
+
+pub mod engine;
+
+use std::sync::OnceLock;
+
+use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
+use crate::graph::{Graph, SyncAnalysis};
+use crate::model::Model;
+
+/// Rules whose findings come from the loader or the engine rather than a check.
+pub mod meta {
+    use super::*;
+
+    pub const YAML_SYNTAX: RuleMeta = RuleMeta {
+        code: "T001",
+        name: "yaml-syntax",
+        severity: Severity::Error,
+        summary: "the file is not readable YAML (syntax, encoding, size, nesting or alias limits)",
+    };
+    pub const INVALID_FIELD: RuleMeta = RuleMeta {
+        code: "T002",
+        name: "invalid-field",
+        severity: Severity::Error,
+        summary: "a value breaks the format: unknown field, wrong type, bad duration or enum value",
+    };
+    pub const UNKNOWN_REFERENCE: RuleMeta = RuleMeta {
+        code: "T003",
+        name: "unknown-reference",
+        severity: Severity::Error,
+        summary: "an edge names a node that is not defined, or a node of the wrong kind",
+    };
+    pub const DUPLICATE_NAME: RuleMeta = RuleMeta {
+        code: "T004",
+        name: "duplicate-name",
+        severity: Severity::Error,
+        summary: "a name is defined twice, in one file or across files, or a key repeats in a mapping",
+    };
+    pub const UNUSED_ALLOW: RuleMeta = RuleMeta {
+        code: "L001",
+        name: "unused-allow",
+        severity: Severity::Info,
+        summary: "an `allow` entry suppresses nothing",
+    };
+}
+
+/// Thresholds that rules read; set in `topolint.toml` under `[lint]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// S101: most synchronous calls on a chain from a user-facing service without a budget.
+    pub max_sync_depth: u32,
+    /// S104: most attempts that one request may cause on a service, along a path.
+    pub max_retry_amplification: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            max_sync_depth: 3,
+            max_retry_amplification: 10,
+        }
+    }
+}
+
+/// What a check sees: the model, the graph and the settings, with shared analyses computed once.
+pub struct Context<'a> {
+    pub model: &'a Model,
+    pub graph: &'a Graph,
+    pub settings: &'a Settings,
+    sync: OnceLock<SyncAnalysis>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(model: &'a Model, graph: &'a Graph, settings: &'a Settings) -> Context<'a> {
+        Context {
+            model,
+            graph,
+            settings,
+            sync: OnceLock::new(),
+        }
+    }
+
+    /// SCCs and longest chains of the synchronous subgraph, computed on first use.
+    pub fn sync(&self) -> &SyncAnalysis {
+        self.sync.get_or_init(|| self.graph.sync())
+    }
+}
+
+/// A rule: its metadata and, for graph rules, its check.
+pub struct Rule {
+    pub meta: &'static RuleMeta,
+    pub check: Option<fn(&Context, &mut Vec<Diagnostic>)>,
+}
+
+/// Every rule, in code order.
+pub static RULES: &[Rule] = &[
+    Rule {
+        meta: &meta::YAML_SYNTAX,
+        check: None,
+    },
+    Rule {
+        meta: &meta::INVALID_FIELD,
+        check: None,
+    },
+    Rule {
+        meta: &meta::UNKNOWN_REFERENCE,
+        check: None,
+    },
+    Rule {
+        meta: &meta::DUPLICATE_NAME,
+        check: None,
+    },
+    Rule {
+        meta: &deep_sync_chain::META,
+        check: Some(deep_sync_chain::check),
+    },
+    Rule {
+        meta: &missing_timeout::META,
+        check: Some(missing_timeout::check),
+    },
+    Rule {
+        meta: &non_idempotent_consumer::META,
+        check: Some(non_idempotent_consumer::check),
+    },
+    Rule {
+        meta: &missing_dead_letter::META,
+        check: Some(missing_dead_letter::check),
+    },
+    Rule {
+        meta: &unversioned_message::META,
+        check: Some(unversioned_message::check),
+    },
+    Rule {
+        meta: &dual_write_without_outbox::META,
+        check: Some(dual_write_without_outbox::check),
+    },
+    Rule {
+        meta: &meta::UNUSED_ALLOW,
+        check: None,
+    },
+];
+
+/// A rule by code or name (case-insensitive).
+pub fn find(name: &str) -> Option<&'static Rule> {
+    RULES
+        .iter()
+        .find(|r| r.meta.code.eq_ignore_ascii_case(name) || r.meta.name.eq_ignore_ascii_case(name))
+}
+
+/// Every code and name, for "did you mean".
+pub fn all_names() -> impl Iterator<Item = &'static str> {
+    RULES.iter().flat_map(|r| [r.meta.code, r.meta.name])
+}

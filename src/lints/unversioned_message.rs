@@ -1,0 +1,162 @@
+//! C301 unversioned-message: a message that flows without a versioned contract.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
+use crate::model::NodeKind;
+use crate::source::Span;
+
+use super::Context;
+
+pub const META: RuleMeta = RuleMeta {
+    code: "C301",
+    name: "unversioned-message",
+    severity: Severity::Warning,
+    summary: "a message that flows on an edge has no contract, or its contract has no `version` (error when 2+ services consume it)",
+};
+
+/// Where a message is first produced, consumed and listed, and which services consume it.
+#[derive(Default)]
+struct Flow {
+    producer: Option<Span>,
+    consumer: Option<Span>,
+    channel: Option<Span>,
+    consumers: HashSet<u32>,
+}
+
+fn earliest(slot: &mut Option<Span>, span: Span) {
+    if slot.is_none_or(|s| (span.file, span.start) < (s.file, s.start)) {
+        *slot = Some(span);
+    }
+}
+
+/// The messages each channel carries: those it lists and those published or requested on it.
+pub fn carried_messages<'m>(cx: &Context<'m>) -> Vec<Vec<&'m str>> {
+    let model = cx.model;
+    let mut carried: Vec<Vec<&str>> = model
+        .channels
+        .iter()
+        .map(|c| c.messages.iter().map(|m| m.value.0.as_str()).collect())
+        .collect();
+    let mut on = |channel: &str, message: &'m str| {
+        if let Some(n) = model
+            .lookup(channel)
+            .filter(|n| n.kind == NodeKind::Channel)
+        {
+            carried[n.index as usize].push(message);
+        }
+    };
+    for service in &model.services {
+        for p in &service.publishes {
+            if let Some(m) = &p.message {
+                on(&p.to.value, &m.value);
+            }
+        }
+        for r in &service.requests {
+            if let Some(m) = &r.options.message {
+                on(&r.to.value, &m.value);
+            }
+        }
+    }
+    for list in &mut carried {
+        list.sort_unstable();
+        list.dedup();
+    }
+    carried
+}
+
+/// Services that consume each message (explicitly, or by consuming a channel that carries it).
+pub fn message_consumers<'m>(
+    cx: &Context<'m>,
+    carried: &[Vec<&'m str>],
+) -> HashMap<&'m str, HashSet<u32>> {
+    let mut consumers: HashMap<&str, HashSet<u32>> = HashMap::new();
+    for (si, service) in cx.model.services.iter().enumerate() {
+        for c in &service.consumes {
+            if let Some(m) = &c.message {
+                consumers
+                    .entry(m.value.0.as_str())
+                    .or_default()
+                    .insert(si as u32);
+            }
+            if let Some(n) = cx
+                .model
+                .lookup(&c.from.value)
+                .filter(|n| n.kind == NodeKind::Channel)
+            {
+                for m in &carried[n.index as usize] {
+                    consumers.entry(m).or_default().insert(si as u32);
+                }
+            }
+        }
+    }
+    consumers
+}
+
+pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
+    let model = cx.model;
+    let mut flows: HashMap<&str, Flow> = HashMap::new();
+    for service in &model.services {
+        for p in &service.publishes {
+            if let Some(m) = &p.message {
+                earliest(&mut flows.entry(&m.value).or_default().producer, p.span);
+            }
+        }
+        for r in &service.requests {
+            if let Some(m) = &r.options.message {
+                earliest(&mut flows.entry(&m.value).or_default().producer, r.span);
+            }
+        }
+        for c in &service.consumes {
+            if let Some(m) = &c.message {
+                earliest(&mut flows.entry(&m.value).or_default().consumer, c.span);
+            }
+        }
+    }
+    for channel in &model.channels {
+        for m in &channel.messages {
+            earliest(&mut flows.entry(&m.value).or_default().channel, m.span);
+        }
+    }
+    let carried = carried_messages(cx);
+    for (message, services) in message_consumers(cx, &carried) {
+        if let Some(flow) = flows.get_mut(message) {
+            flow.consumers = services;
+        }
+    }
+    for (message, flow) in flows {
+        let severity = if flow.consumers.len() >= 2 {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        let shared = if flow.consumers.len() >= 2 {
+            format!("; {} services consume it", flow.consumers.len())
+        } else {
+            String::new()
+        };
+        let path = format!("messages.{message}");
+        match model.message(message) {
+            Some(contract) if contract.version.is_some() => {}
+            Some(contract) => out.push(
+                Diagnostic::new(&META, contract.name.span, format!("message contract {message} has no version{shared}"))
+                    .severity(severity)
+                    .label("no `version`")
+                    .help("without a version, producers and consumers cannot tell which shape a message has when it changes: add `version: 1` and bump it on every change")
+                    .path(path),
+            ),
+            None => {
+                let Some(at) = flow.producer.or(flow.consumer).or(flow.channel) else { continue };
+                out.push(
+                    Diagnostic::new(&META, at, format!("message {message} has no contract{shared}"))
+                        .severity(severity)
+                        .label(format!("{message} is not declared under `messages:`"))
+                        .help(format!(
+                            "declare the contract so that changes to it are visible and versioned: `messages: {{ {message}: {{ version: 1, format: json-schema }} }}`"
+                        ))
+                        .path(path),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! A pull reader over saphyr-parser's events that converts spans to bytes, expands aliases within
+//! a budget and caps nesting depth, so that no input can exhaust memory or the stack.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, StrInput};
+
+use crate::diagnostic::Diagnostic;
+use crate::lints::meta;
+use crate::source::{FileId, LineIndex, Span};
+
+use super::Limits;
+
+/// An event with its span in bytes.
+#[derive(Debug, Clone)]
+pub struct Ev<'a> {
+    pub event: Event<'a>,
+    pub span: Span,
+}
+
+/// A problem that stops reading the file: a syntax error or a limit.
+#[derive(Debug)]
+pub struct Fatal(pub Box<Diagnostic>);
+
+pub type R<T> = Result<T, Fatal>;
+
+struct Recording<'a> {
+    anchor: usize,
+    depth: usize,
+    events: Vec<Ev<'a>>,
+}
+
+pub struct Events<'a> {
+    parser: Parser<'a, StrInput<'a>>,
+    file: FileId,
+    text: &'a str,
+    lines: &'a LineIndex,
+    ascii: bool,
+    peeked: Option<Ev<'a>>,
+    anchors: HashMap<usize, Rc<[Ev<'a>]>>,
+    recordings: Vec<Recording<'a>>,
+    replay: Vec<(Rc<[Ev<'a>]>, usize)>,
+    replayed: usize,
+    depth: usize,
+    limits: Limits,
+    /// End of the last event that covered text; the end of the node being read.
+    pub last_end: u32,
+}
+
+impl<'a> Events<'a> {
+    pub fn new(text: &'a str, lines: &'a LineIndex, file: FileId, limits: Limits) -> Events<'a> {
+        Events {
+            parser: Parser::new_from_str(text),
+            file,
+            text,
+            lines,
+            ascii: text.is_ascii(),
+            peeked: None,
+            anchors: HashMap::new(),
+            recordings: Vec::new(),
+            replay: Vec::new(),
+            replayed: 0,
+            depth: 0,
+            limits,
+            last_end: 0,
+        }
+    }
+
+    pub fn file(&self) -> FileId {
+        self.file
+    }
+
+    fn offset(&self, mark: Marker) -> usize {
+        if self.ascii {
+            mark.index().min(self.text.len())
+        } else {
+            self.lines
+                .offset_of_char_col(self.text, mark.line().saturating_sub(1), mark.col())
+        }
+    }
+
+    fn fatal(&self, offset: usize, message: String) -> Fatal {
+        let end = self.text[offset.min(self.text.len())..]
+            .chars()
+            .next()
+            .map_or(offset, |c| offset + c.len_utf8());
+        Fatal(Box::new(Diagnostic::new(
+            &meta::YAML_SYNTAX,
+            Span::new(self.file, offset, end),
+            message,
+        )))
+    }
+
+    pub fn peek(&mut self) -> R<&Ev<'a>> {
+        if self.peeked.is_none() {
+            let ev = self.pull()?;
+            self.peeked = Some(ev);
+        }
+        Ok(self.peeked.as_ref().expect("peeked was just filled"))
+    }
+
+    pub fn next(&mut self) -> R<Ev<'a>> {
+        let ev = match self.peeked.take() {
+            Some(ev) => ev,
+            None => self.pull()?,
+        };
+        if !ev.span.is_empty() {
+            self.last_end = self.last_end.max(ev.span.end);
+        }
+        Ok(ev)
+    }
+
+    /// The next event after alias expansion, depth accounting and recording of anchored nodes.
+    fn pull(&mut self) -> R<Ev<'a>> {
+        let (ev, from_parser) = loop {
+            if let Some((events, pos)) = self.replay.last_mut() {
+                if *pos < events.len() {
+                    let ev = events[*pos].clone();
+                    *pos += 1;
+                    self.replayed += 1;
+                    if self.replayed > self.limits.max_alias_expansion {
+                        return Err(self.fatal(
+                            ev.span.start as usize,
+                            format!(
+                                "aliases expand to more than {} nodes (an alias bomb?); raise the limit with --max-alias-expansion",
+                                self.limits.max_alias_expansion
+                            ),
+                        ));
+                    }
+                    break (ev, false);
+                }
+                self.replay.pop();
+                continue;
+            }
+            let ev = self.from_parser()?;
+            if let Event::Alias(id) = ev.event {
+                let Some(events) = self.anchors.get(&id).cloned() else {
+                    return Err(
+                        self.fatal(ev.span.start as usize, "alias to an unknown anchor".into())
+                    );
+                };
+                self.replay.push((events, 0));
+                continue;
+            }
+            break (ev, true);
+        };
+
+        match &ev.event {
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                self.depth += 1;
+                if self.depth > self.limits.max_depth {
+                    return Err(self.fatal(
+                        ev.span.start as usize,
+                        format!(
+                            "nesting deeper than {} levels; raise the limit with --max-depth",
+                            self.limits.max_depth
+                        ),
+                    ));
+                }
+            }
+            Event::MappingEnd | Event::SequenceEnd => self.depth = self.depth.saturating_sub(1),
+            _ => {}
+        }
+
+        for recording in &mut self.recordings {
+            recording.events.push(ev.clone());
+        }
+        if from_parser {
+            match &ev.event {
+                Event::Scalar(_, _, anchor, _) if *anchor != 0 => {
+                    self.anchors.insert(*anchor, Rc::from(vec![ev.clone()]));
+                }
+                Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _)
+                    if *anchor != 0 =>
+                {
+                    self.recordings.push(Recording {
+                        anchor: *anchor,
+                        depth: self.depth,
+                        events: vec![ev.clone()],
+                    });
+                }
+                _ => {}
+            }
+        }
+        while self.recordings.last().is_some_and(|r| r.depth > self.depth) {
+            let done = self.recordings.pop().expect("checked above");
+            self.anchors.insert(done.anchor, Rc::from(done.events));
+        }
+        Ok(ev)
+    }
+
+    fn from_parser(&mut self) -> R<Ev<'a>> {
+        match self.parser.next_event() {
+            Some(Ok((event, span))) => {
+                let start = self.offset(span.start);
+                let end = self.offset(span.end);
+                Ok(Ev {
+                    event,
+                    span: Span::new(self.file, start, end),
+                })
+            }
+            Some(Err(error)) => {
+                let offset = self.offset(*error.marker());
+                Err(self.fatal(offset, error.info().to_string()))
+            }
+            None => Ok(Ev {
+                event: Event::StreamEnd,
+                span: Span::new(self.file, self.text.len(), self.text.len()),
+            }),
+        }
+    }
+}
+
+/// What a plain scalar resolves to under the YAML 1.2 core schema.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Plain {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Float(f64),
+    Str,
+}
+
+impl Plain {
+    pub fn resolve(text: &str, style: ScalarStyle) -> Plain {
+        if style != ScalarStyle::Plain {
+            return Plain::Str;
+        }
+        match text {
+            "" | "~" | "null" | "Null" | "NULL" => return Plain::Null,
+            "true" | "True" | "TRUE" => return Plain::Bool(true),
+            "false" | "False" | "FALSE" => return Plain::Bool(false),
+            ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+                return Plain::Float(f64::INFINITY);
+            }
+            "-.inf" | "-.Inf" | "-.INF" => return Plain::Float(f64::NEG_INFINITY),
+            ".nan" | ".NaN" | ".NAN" => return Plain::Float(f64::NAN),
+            _ => {}
+        }
+        let first = text.as_bytes()[0];
+        if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+            return Plain::Str;
+        }
+        if let Some(hex) = text.strip_prefix("0x") {
+            return i128::from_str_radix(hex, 16).map_or(Plain::Str, Plain::Int);
+        }
+        if let Some(oct) = text.strip_prefix("0o") {
+            return i128::from_str_radix(oct, 8).map_or(Plain::Str, Plain::Int);
+        }
+        let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            return text.parse().map_or(Plain::Str, Plain::Int);
+        }
+        if is_core_float(digits) {
+            return text.parse().map_or(Plain::Str, Plain::Float);
+        }
+        Plain::Str
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Plain::Null => "null",
+            Plain::Bool(_) => "a boolean",
+            Plain::Int(_) => "an integer",
+            Plain::Float(_) => "a number",
+            Plain::Str => "a string",
+        }
+    }
+}
+
+/// `(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`
+fn is_core_float(text: &str) -> bool {
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], Some(&text[i + 1..])),
+        None => (text, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((int, frac)) => {
+            (int.bytes().all(|b| b.is_ascii_digit()) && frac.bytes().all(|b| b.is_ascii_digit()))
+                && (!int.is_empty() || !frac.is_empty())
+        }
+        None => !mantissa.is_empty() && mantissa.bytes().all(|b| b.is_ascii_digit()),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
+    });
+    mantissa_ok && exponent_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_schema_resolution() {
+        let p = |t| Plain::resolve(t, ScalarStyle::Plain);
+        assert_eq!(p("12"), Plain::Int(12));
+        assert_eq!(p("-3"), Plain::Int(-3));
+        assert_eq!(p("0.5"), Plain::Float(0.5));
+        assert_eq!(p("1e3"), Plain::Float(1000.0));
+        assert_eq!(p("true"), Plain::Bool(true));
+        assert_eq!(p("~"), Plain::Null);
+        assert_eq!(p("500ms"), Plain::Str);
+        assert_eq!(p("1.2.0"), Plain::Str);
+        assert_eq!(p("."), Plain::Str);
+        assert_eq!(Plain::resolve("12", ScalarStyle::DoubleQuoted), Plain::Str);
+    }
+}

@@ -1,0 +1,286 @@
+//! Loading: files → one span-preserving parse each → [`Document`]s → the merged, resolved
+//! [`Model`]. Problems become T-coded diagnostics; only unreadable paths are hard errors.
+
+mod decode;
+mod events;
+mod resolve;
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::Diagnostic;
+use crate::lints::meta;
+use crate::model::{CallOptions, Document, Model, RequestOptions};
+use crate::source::{FileId, SourceFile, Sources, Span};
+
+pub use decode::FIELDS;
+pub use events::Plain;
+
+/// Bounds on what one load may consume; each is a flag of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file read, in bytes.
+    pub max_file_size: u64,
+    /// Deepest nesting of mappings and lists.
+    pub max_depth: usize,
+    /// Most events that aliases may expand to, per file.
+    pub max_alias_expansion: usize,
+    /// Most named nodes in the whole topology.
+    pub max_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_file_size: 128 * 1024 * 1024,
+            max_depth: 64,
+            max_alias_expansion: 1_000_000,
+            max_nodes: 2_000_000,
+        }
+    }
+}
+
+/// A path that could not be read at all (exit code 2, one line).
+#[derive(Debug)]
+pub struct ReadError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// The result of loading: the files, the model, and the T-coded problems.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub sources: Sources,
+    pub model: Model,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_load_error)
+    }
+}
+
+/// Whether a file name marks a topology file in a directory search.
+pub fn is_topology_file(name: &str) -> bool {
+    name == "topology.yaml" || name.ends_with(".topology.yaml") || name.ends_with(".topology.yml")
+}
+
+/// The topology files named by `paths`: files as given, directories searched recursively (hidden
+/// directories skipped), in a stable order.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ReadError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta = fs::metadata(path).map_err(|e| ReadError {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        if !meta.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let walk = walkdir::WalkDir::new(path)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        for entry in walk {
+            let entry = entry.map_err(|e| ReadError {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            if entry.file_type().is_file() && is_topology_file(&entry.file_name().to_string_lossy())
+            {
+                files.push(entry.into_path());
+            }
+        }
+    }
+    files.dedup();
+    Ok(files)
+}
+
+/// How a path is shown in diagnostics: relative to the working directory where it can be, `/`.
+pub fn display_name(path: &Path) -> String {
+    let cwd = std::env::current_dir().ok();
+    let shown = cwd
+        .as_deref()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path);
+    let shown = shown.strip_prefix("./").unwrap_or(shown);
+    shown.to_string_lossy().replace('\\', "/")
+}
+
+/// Reads one file within the size limit. Binary and non-UTF-8 content becomes a T001 diagnostic.
+pub fn read_file(
+    path: &Path,
+    limits: &Limits,
+) -> Result<(SourceFile, Option<(usize, String)>), ReadError> {
+    let err = |e: std::io::Error| ReadError {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let name = display_name(path);
+    let file = fs::File::open(path).map_err(err)?;
+    let mut bytes = Vec::new();
+    file.take(limits.max_file_size + 1)
+        .read_to_end(&mut bytes)
+        .map_err(err)?;
+    if bytes.len() as u64 > limits.max_file_size {
+        let message = format!(
+            "the file is larger than the limit of {} MiB; raise it with --max-file-size",
+            limits.max_file_size / (1024 * 1024)
+        );
+        return Ok((
+            SourceFile::new(path.to_path_buf(), name, String::new()),
+            Some((0, message)),
+        ));
+    }
+    Ok(from_bytes(path.to_path_buf(), name, bytes))
+}
+
+/// Turns bytes into a source file, flagging binary and non-UTF-8 content.
+pub fn from_bytes(
+    path: PathBuf,
+    name: String,
+    bytes: Vec<u8>,
+) -> (SourceFile, Option<(usize, String)>) {
+    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+        let message =
+            format!("binary file (a NUL byte at offset {nul}): a topology file is YAML text");
+        return (
+            SourceFile::new(path, name, String::new()),
+            Some((0, message)),
+        );
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => (SourceFile::new(path, name, text), None),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let message = format!("the file is not valid UTF-8 (invalid byte at offset {at})");
+            (SourceFile::new(path, name, text), Some((at, message)))
+        }
+    }
+}
+
+/// Loads the topology made of `paths` (files and directories).
+pub fn load_paths(paths: &[PathBuf], limits: &Limits) -> Result<Loaded, ReadError> {
+    let files = discover(paths)?;
+    let mut sources = Sources::default();
+    let mut unreadable = Vec::new();
+    for path in &files {
+        let (file, problem) = read_file(path, limits)?;
+        let id = sources.add(file);
+        if let Some(problem) = problem {
+            unreadable.push((id, problem));
+        }
+    }
+    Ok(load_sources(sources, &unreadable, limits))
+}
+
+/// Loads already-read sources (the language server's open documents go through here too).
+/// `unreadable` lists files that must not be parsed, with the offset and message of the problem.
+pub fn load_sources(
+    sources: Sources,
+    unreadable: &[(FileId, (usize, String))],
+    limits: &Limits,
+) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let mut documents = Vec::with_capacity(sources.files.len());
+    for (i, file) in sources.files.iter().enumerate() {
+        let id = FileId(i as u32);
+        if let Some((_, (offset, message))) = unreadable.iter().find(|(f, _)| *f == id) {
+            let end = (*offset + 1).min(file.text.len()).max(*offset);
+            diagnostics.push(Diagnostic::new(
+                &meta::YAML_SYNTAX,
+                Span::new(id, *offset, end),
+                message.clone(),
+            ));
+            continue;
+        }
+        let (doc, mut problems) = parse_document(file, id, limits);
+        diagnostics.append(&mut problems);
+        if let Some(doc) = doc {
+            documents.push((id, doc));
+        }
+    }
+    let model = resolve::merge(documents, &mut diagnostics, limits);
+    Loaded {
+        sources,
+        model,
+        diagnostics,
+    }
+}
+
+/// Parses one file into a document with its defaults applied. `None` after a fatal error.
+pub fn parse_document(
+    file: &SourceFile,
+    id: FileId,
+    limits: &Limits,
+) -> (Option<Document>, Vec<Diagnostic>) {
+    let ev = events::Events::new(&file.text, &file.lines, id, *limits);
+    let mut decoder = decode::Decoder::new(ev);
+    match decoder.document() {
+        Ok(mut doc) => {
+            apply_defaults(&mut doc);
+            (Some(doc), decoder.diagnostics)
+        }
+        Err(fatal) => {
+            let mut diagnostics = decoder.diagnostics;
+            diagnostics.push(*fatal.0);
+            (None, diagnostics)
+        }
+    }
+}
+
+/// Fills what each call and request leaves unset from the file's `defaults`, keeping the span of
+/// the default so that a diagnostic about the value points where it was written.
+fn apply_defaults(doc: &mut Document) {
+    let Some(defaults) = doc.defaults.clone() else {
+        return;
+    };
+    for service in &mut doc.services {
+        if let Some(d) = &defaults.calls {
+            for call in &mut service.calls {
+                fill_call(&mut call.options, d);
+            }
+        }
+        if let Some(d) = &defaults.requests {
+            for request in &mut service.requests {
+                fill_request(&mut request.options, d);
+            }
+        }
+    }
+}
+
+fn fill<T: Clone>(slot: &mut Option<T>, default: &Option<T>) {
+    if slot.is_none() {
+        slot.clone_from(default);
+    }
+}
+
+fn fill_call(o: &mut CallOptions, d: &CallOptions) {
+    fill(&mut o.protocol, &d.protocol);
+    fill(&mut o.timeout, &d.timeout);
+    fill(&mut o.retries, &d.retries);
+    fill(&mut o.circuit_breaker, &d.circuit_breaker);
+    fill(&mut o.fan_out, &d.fan_out);
+    fill(&mut o.batch, &d.batch);
+    fill(&mut o.in_transaction, &d.in_transaction);
+    fill(&mut o.needs, &d.needs);
+}
+
+fn fill_request(o: &mut RequestOptions, d: &RequestOptions) {
+    fill(&mut o.reply, &d.reply);
+    fill(&mut o.message, &d.message);
+    fill(&mut o.timeout, &d.timeout);
+    fill(&mut o.needs, &d.needs);
+}

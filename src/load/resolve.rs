@@ -1,0 +1,301 @@
+//! Merging the files' documents into one model: the shared namespace (T004 for a name defined
+//! twice) and every reference checked against it (T003, with "did you mean").
+
+use std::collections::hash_map::Entry;
+
+use crate::diagnostic::Diagnostic;
+use crate::lints::meta;
+use crate::model::*;
+use crate::source::{FileId, Span};
+use crate::suggest;
+
+use super::Limits;
+
+pub fn merge(
+    documents: Vec<(FileId, Document)>,
+    diagnostics: &mut Vec<Diagnostic>,
+    limits: &Limits,
+) -> Model {
+    let mut model = Model::default();
+    let mut operations_span: Option<Span> = None;
+    for (file, doc) in documents {
+        if let Some(system) = doc.system {
+            model.systems.push((file, system));
+        }
+        if let Some(ops) = doc.operations {
+            let span = doc.operations_span.unwrap_or(ops.span);
+            match operations_span {
+                Some(first) => diagnostics.push(
+                    Diagnostic::new(
+                        &meta::DUPLICATE_NAME,
+                        span,
+                        "`operations` is declared twice".to_string(),
+                    )
+                    .label("declared again here")
+                    .related(first, "first declared here")
+                    .help("declare `operations` in one file only"),
+                ),
+                None => {
+                    operations_span = Some(span);
+                    model.operations = Some(ops);
+                }
+            }
+        }
+        model.services.extend(doc.services);
+        model.externals.extend(doc.externals);
+        model.channels.extend(doc.channels);
+        model.brokers.extend(doc.brokers);
+        model.messages.extend(doc.messages);
+        model.datastores.extend(doc.datastores);
+        model.allow.extend(doc.allow);
+    }
+    let total = model.services.len()
+        + model.externals.len()
+        + model.channels.len()
+        + model.brokers.len()
+        + model.messages.len()
+        + model.datastores.len();
+    if total > limits.max_nodes {
+        let span = model
+            .services
+            .first()
+            .map(|s| s.name.span)
+            .unwrap_or_default();
+        diagnostics.push(Diagnostic::new(
+            &meta::YAML_SYNTAX,
+            span,
+            format!(
+                "the topology has {total} nodes, over the limit of {}; raise it with --max-nodes",
+                limits.max_nodes
+            ),
+        ));
+        return model;
+    }
+    model.names.reserve(total);
+    register_names(&mut model, diagnostics);
+    check_references(&model, diagnostics);
+    model
+}
+
+fn register_names(model: &mut Model, diagnostics: &mut Vec<Diagnostic>) {
+    let mut defined: Vec<(NodeKind, Vec<(Name, Span)>)> = Vec::new();
+    defined.push((
+        NodeKind::Service,
+        model
+            .services
+            .iter()
+            .map(|n| (n.name.value.clone(), n.name.span))
+            .collect(),
+    ));
+    defined.push((
+        NodeKind::External,
+        model
+            .externals
+            .iter()
+            .map(|n| (n.name.value.clone(), n.name.span))
+            .collect(),
+    ));
+    defined.push((
+        NodeKind::Channel,
+        model
+            .channels
+            .iter()
+            .map(|n| (n.name.value.clone(), n.name.span))
+            .collect(),
+    ));
+    defined.push((
+        NodeKind::Broker,
+        model
+            .brokers
+            .iter()
+            .map(|n| (n.name.value.clone(), n.name.span))
+            .collect(),
+    ));
+    defined.push((
+        NodeKind::Message,
+        model
+            .messages
+            .iter()
+            .map(|n| (n.name.value.clone(), n.name.span))
+            .collect(),
+    ));
+    defined.push((
+        NodeKind::Datastore,
+        model
+            .datastores
+            .iter()
+            .map(|n| (n.name.value.clone(), n.name.span))
+            .collect(),
+    ));
+    // Names are registered in file order so that "first defined" is the earlier definition.
+    let mut all: Vec<(Span, NodeKind, u32, Name)> = Vec::new();
+    for (kind, names) in defined {
+        for (index, (name, span)) in names.into_iter().enumerate() {
+            all.push((span, kind, index as u32, name));
+        }
+    }
+    all.sort_by_key(|(span, ..)| (span.file, span.start));
+    for (span, kind, index, name) in all {
+        let first = match model.names.entry(name) {
+            Entry::Vacant(slot) => {
+                slot.insert(NodeRef { kind, index });
+                continue;
+            }
+            Entry::Occupied(slot) => (*slot.get(), slot.key().clone()),
+        };
+        {
+            {
+                let (first, key) = first;
+                let first_span = model.node_name(first).span;
+                let what = if first.kind == kind {
+                    format!("{} `{key}` is defined twice", kind.as_str())
+                } else {
+                    format!(
+                        "`{key}` is defined twice: as {} {} and as {} {}",
+                        first.kind.article(),
+                        first.kind.as_str(),
+                        kind.article(),
+                        kind.as_str()
+                    )
+                };
+                diagnostics.push(
+                    Diagnostic::new(&meta::DUPLICATE_NAME, span, what)
+                        .label("defined again here")
+                        .related(first_span, "first defined here")
+                        .help("services, externals, channels, brokers, messages and datastores share one namespace: rename one of them"),
+                );
+            }
+        }
+    }
+}
+
+/// The kinds a reference may name, and how to say it.
+struct Expect {
+    kinds: &'static [NodeKind],
+    what: &'static str,
+}
+
+const SERVICE_OR_EXTERNAL: Expect = Expect {
+    kinds: &[NodeKind::Service, NodeKind::External],
+    what: "a service or external",
+};
+const CHANNEL: Expect = Expect {
+    kinds: &[NodeKind::Channel],
+    what: "a channel",
+};
+const DATASTORE: Expect = Expect {
+    kinds: &[NodeKind::Datastore],
+    what: "a datastore",
+};
+const BROKER: Expect = Expect {
+    kinds: &[NodeKind::Broker],
+    what: "a broker",
+};
+
+/// Unknown references with a suggestion computed; past this many, the suggestion is skipped to
+/// keep a file full of typos linear.
+const MAX_SUGGESTIONS: usize = 200;
+
+struct Checker<'m> {
+    model: &'m Model,
+    diagnostics: &'m mut Vec<Diagnostic>,
+    suggested: usize,
+}
+
+impl Checker<'_> {
+    fn check(&mut self, name: &Spanned<Name>, expect: &Expect, role: &str) {
+        match self.model.names.get(&name.value) {
+            Some(node) if expect.kinds.contains(&node.kind) => {}
+            Some(node) => {
+                let section = expect.kinds[0].section();
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        &meta::UNKNOWN_REFERENCE,
+                        name.span,
+                        format!(
+                            "`{}` is {} {}, not {}",
+                            name.value,
+                            node.kind.article(),
+                            node.kind.as_str(),
+                            expect.what
+                        ),
+                    )
+                    .label(format!("{role} must name {}", expect.what))
+                    .related(
+                        self.model.node_name(*node).span,
+                        format!("`{}` is defined here", name.value),
+                    )
+                    .help(format!("name {} defined under `{section}:`", expect.what)),
+                );
+            }
+            None => {
+                let hint = if self.suggested < MAX_SUGGESTIONS {
+                    self.suggested += 1;
+                    let candidates = self
+                        .model
+                        .names
+                        .iter()
+                        .filter(|(_, n)| expect.kinds.contains(&n.kind))
+                        .map(|(k, _)| k.0.as_str());
+                    suggest::hint(&name.value, candidates)
+                } else {
+                    String::new()
+                };
+                let section = expect.kinds[0].section();
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        &meta::UNKNOWN_REFERENCE,
+                        name.span,
+                        format!("`{}` is not defined{hint}", name.value),
+                    )
+                    .label(format!("{role} must name {}", expect.what))
+                    .help(format!(
+                        "define `{}` under `{section}:`, or fix the name",
+                        name.value
+                    )),
+                );
+            }
+        }
+    }
+}
+
+fn check_references(model: &Model, diagnostics: &mut Vec<Diagnostic>) {
+    let mut c = Checker {
+        model,
+        diagnostics,
+        suggested: 0,
+    };
+    for service in &model.services {
+        for call in &service.calls {
+            c.check(&call.to, &SERVICE_OR_EXTERNAL, "a call");
+        }
+        for request in &service.requests {
+            c.check(&request.to, &CHANNEL, "a request");
+            if let Some(reply) = &request.options.reply {
+                c.check(reply, &CHANNEL, "a reply");
+            }
+        }
+        for publish in &service.publishes {
+            c.check(&publish.to, &CHANNEL, "a publish");
+        }
+        for consume in &service.consumes {
+            c.check(&consume.from, &CHANNEL, "a consume");
+            if let Some(store) = consume.idempotency.as_ref().and_then(|i| i.store.as_ref()) {
+                c.check(store, &DATASTORE, "an idempotency store");
+            }
+        }
+        for store in service.reads.iter().chain(&service.writes) {
+            c.check(store, &DATASTORE, "reads and writes");
+        }
+    }
+    for channel in &model.channels {
+        if let Some(broker) = &channel.broker {
+            c.check(broker, &BROKER, "`broker`");
+        }
+        if let Some(dead_letter) = &channel.dead_letter
+            && !channel.dead_letter_none()
+        {
+            c.check(dead_letter, &CHANNEL, "`dead_letter`");
+        }
+    }
+}

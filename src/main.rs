@@ -1,0 +1,255 @@
+//! The `topolint` command line: parses arguments and calls the library.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+
+use topolint::config::{Config, FailOn};
+use topolint::diagnostic::RuleMeta;
+use topolint::lints::RULES;
+use topolint::load::{self, Limits};
+use topolint::report::{self, Format, Report};
+
+#[derive(Parser)]
+#[command(
+    name = "topolint",
+    version,
+    about = "Lints microservice topologies: sync chains, timeouts, retries, queues, contracts"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Lint the topology made of the given files and directories.
+    Check(CheckArgs),
+    /// List every rule: code, name, default severity, summary.
+    Rules {
+        #[arg(long, value_enum, default_value = "human")]
+        format: ListFormat,
+    },
+    /// Print a rule's documentation (by code or name).
+    Explain {
+        /// A rule code (`S101`) or name (`deep-sync-chain`).
+        rule: String,
+    },
+    /// Print the JSON Schema of the topology format.
+    Schema,
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Human,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Files and directories (searched for `*.topology.yaml`, `*.topology.yml`, `topology.yaml`).
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// Write the report to a file (atomically) instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// The lowest severity that makes the run fail (exit code 1). Default: error.
+    #[arg(long, value_enum)]
+    fail_on: Option<FailOn>,
+    /// Rules to run (codes, names or prefixes such as `S`), replacing the config's `select`.
+    #[arg(long, value_delimiter = ',')]
+    select: Option<Vec<String>>,
+    /// Rules not to run, added to the config's `ignore`.
+    #[arg(long, value_delimiter = ',')]
+    ignore: Vec<String>,
+    /// The settings file (default: the nearest `topolint.toml` upward from the working directory).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Print counts per rule after the report.
+    #[arg(long)]
+    statistics: bool,
+    /// Print the findings only, without the summary line.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Largest file read, in MiB.
+    #[arg(long, default_value_t = Limits::default().max_file_size / (1024 * 1024))]
+    max_file_size: u64,
+    /// Deepest nesting of mappings and lists.
+    #[arg(long, default_value_t = Limits::default().max_depth)]
+    max_depth: usize,
+    /// Most YAML nodes that aliases may expand to, per file.
+    #[arg(long, default_value_t = Limits::default().max_alias_expansion)]
+    max_alias_expansion: usize,
+    /// Most named nodes in the topology.
+    #[arg(long, default_value_t = Limits::default().max_nodes)]
+    max_nodes: usize,
+}
+
+/// A failure before any report: exit code 2 with a one-line message.
+struct Fatal(String);
+
+impl<E: std::fmt::Display> From<E> for Fatal {
+    fn from(e: E) -> Fatal {
+        Fatal(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check(args),
+        Command::Rules { format } => rules(format),
+        Command::Explain { rule } => explain(&rule),
+        Command::Schema => print(&topolint::schema::topology_schema_text()),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "topolint",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(Fatal(message)) => {
+            eprintln!("topolint: error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn print(text: &str) -> Result<ExitCode, Fatal> {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`topolint rules | head`) is not an error worth reporting.
+    let _ = out.write_all(text.as_bytes());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load_config(path: Option<&Path>) -> Result<Config, Fatal> {
+    let file = match path {
+        Some(p) => Some(p.to_path_buf()),
+        None => Config::find(&std::env::current_dir()?),
+    };
+    Ok(match file {
+        Some(f) => Config::from_file(&f)?,
+        None => Config::default(),
+    })
+}
+
+fn check(args: CheckArgs) -> Result<ExitCode, Fatal> {
+    let mut config = load_config(args.config.as_deref())?;
+    config.override_with(args.select, args.ignore, args.fail_on)?;
+    let limits = Limits {
+        max_file_size: args.max_file_size.saturating_mul(1024 * 1024),
+        max_depth: args.max_depth,
+        max_alias_expansion: args.max_alias_expansion,
+        max_nodes: args.max_nodes,
+    };
+    let loaded = load::load_paths(&args.paths, &limits)?;
+    if loaded.sources.files.is_empty() {
+        return Err(Fatal(format!(
+            "no topology files found in {} (looked for *.topology.yaml, *.topology.yml, topology.yaml)",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let analysis = topolint::analyze(loaded, &config.rules);
+    let report = Report {
+        sources: &analysis.loaded.sources,
+        diagnostics: &analysis.diagnostics,
+        suppressed: &analysis.suppressed,
+    };
+    let color = args.output.is_none()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
+    let mut text = report::render(args.format, &report, color);
+    if args.quiet && args.format == Format::Human {
+        // The summary is the last line.
+        let body = text.trim_end_matches('\n');
+        text = body
+            .rsplit_once('\n')
+            .map(|(b, _)| format!("{b}\n"))
+            .unwrap_or_default();
+    }
+    if args.statistics {
+        text.push_str(&report::statistics(&report));
+    }
+    match &args.output {
+        Some(path) => report::write_atomically(path, &text)?,
+        None => {
+            print(&text)?;
+        }
+    }
+    let code = if analysis.has_load_errors() {
+        2
+    } else if analysis
+        .diagnostics
+        .iter()
+        .any(|d| config.fail_on.fails(d.severity))
+    {
+        1
+    } else {
+        0
+    };
+    Ok(ExitCode::from(code))
+}
+
+fn rules(format: ListFormat) -> Result<ExitCode, Fatal> {
+    let metas: Vec<&RuleMeta> = RULES.iter().map(|r| r.meta).collect();
+    let text = match format {
+        ListFormat::Human => {
+            let mut out = String::new();
+            for m in metas {
+                out.push_str(&format!(
+                    "{}  {:<30} {:<8} {}\n",
+                    m.code, m.name, m.severity, m.summary
+                ));
+            }
+            out
+        }
+        ListFormat::Json => {
+            let list: Vec<_> = metas
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "code": m.code,
+                        "name": m.name,
+                        "severity": m.severity,
+                        "summary": m.summary,
+                        "url": topolint::docs::url(m),
+                    })
+                })
+                .collect();
+            format!("{}\n", serde_json::to_string_pretty(&list)?)
+        }
+    };
+    print(&text)
+}
+
+fn explain(rule: &str) -> Result<ExitCode, Fatal> {
+    let Some(found) = topolint::lints::find(rule) else {
+        let hint = topolint::suggest::hint(rule, topolint::lints::all_names());
+        return Err(Fatal(format!(
+            "unknown rule `{rule}`{hint}; `topolint rules` lists them"
+        )));
+    };
+    match topolint::docs::doc(found.meta) {
+        Some(doc) => print(doc),
+        None => Err(Fatal(format!("{} has no documentation", found.meta.code))),
+    }
+}

@@ -1,0 +1,633 @@
+//! The model of topology format 1: what one file declares ([`Document`]) and the merged,
+//! reference-checked topology of all files ([`Model`]).
+//!
+//! The structs derive [`JsonSchema`]: `schema/topology.schema.json` is generated from them, and
+//! their doc comments are the descriptions editors show. Fields marked `skip` are spans and
+//! bookkeeping, not part of the format.
+
+mod values;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+
+use crate::source::{FileId, Span};
+pub use values::*;
+
+/// A mapping from node names to definitions, as written in the YAML; kept in file order.
+pub struct NameMap<T>(std::marker::PhantomData<T>);
+
+impl<T: JsonSchema> JsonSchema for NameMap<T> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("NameMap_of_{}", T::schema_name()).into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let value = generator.subschema_for::<T>();
+        json_schema!({
+            "type": "object",
+            "propertyNames": { "pattern": NAME_PATTERN },
+            "additionalProperties": value
+        })
+    }
+}
+
+/// One topology file, format 1.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields, title = "topolint topology, format 1")]
+pub struct Document {
+    /// The format version; always `1`.
+    #[schemars(with = "FormatVersion", required)]
+    pub topolint: Option<Spanned<u64>>,
+    /// The system's name.
+    pub system: Option<Spanned<String>>,
+    /// What the system is for.
+    pub description: Option<Spanned<String>>,
+    /// Edge fields applied where a `calls` or `requests` item of this file says nothing.
+    pub defaults: Option<Defaults>,
+    /// The services: processes that you deploy and that call, publish, consume and store.
+    #[schemars(with = "NameMap<Service>", default)]
+    pub services: Vec<Service>,
+    /// Systems outside the topology's control (payment providers, carriers, SaaS APIs).
+    #[schemars(with = "NameMap<External>", default)]
+    pub externals: Vec<External>,
+    /// Queues, topics and streams.
+    #[schemars(with = "NameMap<Channel>", default)]
+    pub channels: Vec<Channel>,
+    /// The message brokers that host channels.
+    #[schemars(with = "NameMap<Broker>", default)]
+    pub brokers: Vec<Broker>,
+    /// Message contracts.
+    #[schemars(with = "NameMap<Message>", default)]
+    pub messages: Vec<Message>,
+    /// Databases, caches and object stores.
+    #[schemars(with = "NameMap<Datastore>", default)]
+    pub datastores: Vec<Datastore>,
+    /// What the team can operate; used by `topolint advise`.
+    pub operations: Option<Operations>,
+    /// Suppressions: each silences one rule, optionally at one place, and says why.
+    #[schemars(default)]
+    pub allow: Vec<Allow>,
+    /// The span of the `operations` key, when present.
+    #[schemars(skip)]
+    pub operations_span: Option<Span>,
+}
+
+/// Edge fields applied where an edge says nothing.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Defaults {
+    /// Any `calls` field but `to`.
+    pub calls: Option<CallOptions>,
+    /// Any `requests` field but `to`.
+    pub requests: Option<RequestOptions>,
+}
+
+/// A service: a process you deploy.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Service {
+    #[schemars(skip)]
+    pub name: Spanned<Name>,
+    /// The team that owns it.
+    pub owner: Option<Spanned<String>>,
+    /// What it does.
+    pub description: Option<Spanned<String>>,
+    /// A person waits on its answers: it is an entrypoint.
+    pub user_facing: Option<Spanned<bool>>,
+    /// Its own latency, without downstream calls.
+    pub latency: Option<Latency>,
+    /// End-to-end p99 budget for requests entering here.
+    pub budget: Option<Spanned<Duration>>,
+    /// Synchronous calls (HTTP, gRPC, ...).
+    #[schemars(default)]
+    pub calls: Vec<Call>,
+    /// Asynchronous request-reply: a request on a channel, an answer on a reply channel.
+    #[schemars(default)]
+    pub requests: Vec<Request>,
+    /// Fire-and-forget messages to channels.
+    #[schemars(default)]
+    pub publishes: Vec<Publish>,
+    /// Channels this service consumes.
+    #[schemars(default)]
+    pub consumes: Vec<Consume>,
+    /// Datastores it reads.
+    #[schemars(default)]
+    pub reads: Vec<Spanned<Name>>,
+    /// Datastores it writes.
+    #[schemars(default)]
+    pub writes: Vec<Spanned<Name>>,
+}
+
+/// Declared latency percentiles of a node's own work.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Latency {
+    /// Median.
+    pub p50: Option<Spanned<Duration>>,
+    /// 90th percentile.
+    pub p90: Option<Spanned<Duration>>,
+    /// 95th percentile.
+    pub p95: Option<Spanned<Duration>>,
+    /// 99th percentile.
+    pub p99: Option<Spanned<Duration>>,
+    /// 99.9th percentile.
+    pub p999: Option<Spanned<Duration>>,
+    #[schemars(skip)]
+    pub span: Span,
+}
+
+/// A synchronous call.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Call {
+    /// The service or external called.
+    pub to: Spanned<Name>,
+    #[schemars(flatten)]
+    pub options: CallOptions,
+    /// The list item.
+    #[schemars(skip)]
+    pub span: Span,
+}
+
+/// The fields of a call other than `to` (also the shape of `defaults.calls`).
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct CallOptions {
+    /// The protocol.
+    pub protocol: Option<Spanned<Protocol>>,
+    /// How long the caller waits for one attempt.
+    pub timeout: Option<Spanned<Duration>>,
+    /// Retries after the first attempt: a count, or a policy.
+    pub retries: Option<Spanned<Retries>>,
+    /// Whether a circuit breaker guards the call: `true`, or its settings.
+    pub circuit_breaker: Option<Spanned<CircuitBreaker>>,
+    /// Parallel calls of this edge per request.
+    pub fan_out: Option<Spanned<u64>>,
+    /// The call is made in a loop over items: `true`, or `{ items: N }`.
+    pub batch: Option<Spanned<Batch>>,
+    /// A database transaction or lock is held across the call.
+    pub in_transaction: Option<Spanned<bool>>,
+    /// What this interaction needs; see `topolint advise`.
+    pub needs: Option<Needs>,
+}
+
+/// Retries after the first attempt.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(untagged)]
+pub enum Retries {
+    /// The number of retries.
+    Count(u64),
+    /// A retry policy.
+    Policy(RetryPolicy),
+}
+
+impl Retries {
+    pub fn max(&self) -> u64 {
+        match self {
+            Retries::Count(n) => *n,
+            Retries::Policy(p) => p.max,
+        }
+    }
+}
+
+/// A retry policy.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max: u64,
+    /// How waits grow between retries.
+    pub backoff: Option<Backoff>,
+    /// The share of extra load that retries may add (a retry budget), such as `10%`.
+    pub budget: Option<Percent>,
+}
+
+/// A circuit breaker: `true`/`false`, or its settings (which imply `true`).
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(untagged)]
+pub enum CircuitBreaker {
+    /// Whether a circuit breaker guards the call.
+    Enabled(bool),
+    /// The breaker's settings.
+    Policy(BreakerPolicy),
+}
+
+impl CircuitBreaker {
+    pub fn enabled(&self) -> bool {
+        !matches!(self, CircuitBreaker::Enabled(false))
+    }
+}
+
+/// Circuit breaker settings.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct BreakerPolicy {
+    /// The failure rate that opens the circuit, such as `50%`.
+    pub failure_rate: Option<Percent>,
+    /// How long the circuit stays open before a trial call.
+    pub open_for: Option<Duration>,
+}
+
+/// A call made in a loop: `true`/`false`, or `{ items: N }`.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(untagged)]
+pub enum Batch {
+    /// Whether the call is made in a loop over items.
+    Enabled(bool),
+    /// The loop's size.
+    Items(BatchItems),
+}
+
+impl Batch {
+    pub fn enabled(&self) -> bool {
+        !matches!(self, Batch::Enabled(false))
+    }
+}
+
+/// The size of a loop of calls.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct BatchItems {
+    /// Typical number of items per request.
+    pub items: u64,
+}
+
+/// An asynchronous request-reply.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Request {
+    /// The request channel.
+    pub to: Spanned<Name>,
+    #[schemars(flatten)]
+    pub options: RequestOptions,
+    #[schemars(skip)]
+    pub span: Span,
+}
+
+/// The fields of a request other than `to` (also the shape of `defaults.requests`).
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RequestOptions {
+    /// The channel the answer comes back on.
+    pub reply: Option<Spanned<Name>>,
+    /// The message sent.
+    pub message: Option<Spanned<Name>>,
+    /// How long the requester waits for the answer.
+    pub timeout: Option<Spanned<Duration>>,
+    /// What this interaction needs; see `topolint advise`.
+    pub needs: Option<Needs>,
+}
+
+/// A fire-and-forget publish.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Publish {
+    /// The channel.
+    pub to: Spanned<Name>,
+    /// The message published.
+    pub message: Option<Spanned<Name>>,
+    /// Losing the message leaves the system inconsistent.
+    pub critical: Option<Spanned<bool>>,
+    /// How the message reaches the broker: `direct` (default), `outbox` or `cdc`.
+    pub via: Option<Spanned<Via>>,
+    /// The user's request is answered "accepted" at this publish.
+    pub user_action: Option<Spanned<bool>>,
+    /// How the user learns the outcome of an accepted action.
+    pub feedback: Option<Spanned<Feedback>>,
+    /// What this interaction needs; see `topolint advise`.
+    pub needs: Option<Needs>,
+    #[schemars(skip)]
+    pub span: Span,
+}
+
+/// A consumer of a channel.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Consume {
+    /// The channel consumed.
+    pub from: Spanned<Name>,
+    /// The message consumed.
+    pub message: Option<Spanned<Name>>,
+    /// Processing the same message twice has the effect of processing it once.
+    pub idempotent: Option<Spanned<bool>>,
+    /// How idempotency is achieved: the deduplication key and where seen keys are kept.
+    pub idempotency: Option<Idempotency>,
+    /// The ordering this consumer relies on.
+    pub ordering: Option<Spanned<Ordering>>,
+    /// Messages processed in parallel.
+    pub concurrency: Option<Spanned<u64>>,
+    /// The delivery guarantee the broker claims.
+    pub delivery: Option<Spanned<Delivery>>,
+    #[schemars(skip)]
+    pub span: Span,
+}
+
+/// How a consumer deduplicates.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Idempotency {
+    /// The message field that identifies a duplicate.
+    pub key: Option<Spanned<String>>,
+    /// The datastore that keeps the keys already processed.
+    pub store: Option<Spanned<Name>>,
+    #[schemars(skip)]
+    pub span: Span,
+}
+
+/// What an interaction needs (see ADVISE.md).
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Needs {
+    /// A person waits for this answer.
+    pub user_waits: Option<Spanned<bool>>,
+    /// Whether the caller must see the effect at once.
+    pub consistency: Option<Spanned<Consistency>>,
+    /// The callee must deploy, restart or scale on its own.
+    pub decoupling: Option<Spanned<bool>>,
+    /// `absorb` (no request may be dropped) or `shed` (failing fast is fine).
+    pub spikes: Option<Spanned<Spikes>>,
+    /// Events must be replayable (audit, recovery, compliance).
+    pub replay: Option<Spanned<bool>>,
+    /// The constraint that matters most on this edge.
+    pub dominant: Option<Spanned<Dominant>>,
+    #[schemars(skip)]
+    pub span: Span,
+}
+
+/// A system outside the topology's control.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct External {
+    #[schemars(skip)]
+    pub name: Spanned<Name>,
+    /// What it is.
+    pub description: Option<Spanned<String>>,
+    /// Who is responsible for the relationship.
+    pub owner: Option<Spanned<String>>,
+    /// Its latency as seen by callers.
+    pub latency: Option<Latency>,
+}
+
+/// A queue, topic or stream.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Channel {
+    #[schemars(skip)]
+    pub name: Spanned<Name>,
+    /// `queue`, `topic` or `stream`.
+    pub kind: Option<Spanned<ChannelKind>>,
+    /// What it carries.
+    pub description: Option<Spanned<String>>,
+    /// The team that owns it.
+    pub owner: Option<Spanned<String>>,
+    /// The broker that hosts it.
+    pub broker: Option<Spanned<Name>>,
+    /// The messages it carries.
+    #[schemars(default)]
+    pub messages: Vec<Spanned<Name>>,
+    /// Number of partitions (unset counts as 1).
+    pub partitions: Option<Spanned<u64>>,
+    /// The partition or routing key.
+    pub key: Option<Spanned<String>>,
+    /// The channel that receives messages that failed `max_deliveries` times, or `none` (then
+    /// `reason` is required).
+    pub dead_letter: Option<Spanned<Name>>,
+    /// Why there is no dead letter (with `dead_letter: none`).
+    pub reason: Option<Spanned<String>>,
+    /// Attempts before a message goes to the dead letter.
+    pub max_deliveries: Option<Spanned<u64>>,
+    /// Alerting on queue depth and oldest-message age.
+    pub alerts: Option<Alerts>,
+    /// Backpressure: the depth beyond which the channel applies `overflow`.
+    pub max_depth: Option<Spanned<u64>>,
+    /// What happens beyond `max_depth`.
+    pub overflow: Option<Spanned<Overflow>>,
+    /// How long messages are kept.
+    pub retention: Option<Spanned<Duration>>,
+}
+
+impl Channel {
+    /// `dead_letter: none`.
+    pub fn dead_letter_none(&self) -> bool {
+        self.dead_letter
+            .as_ref()
+            .is_some_and(|d| &*d.value.0 == "none")
+    }
+}
+
+/// Alerting on a channel.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Alerts {
+    /// Alert when this many messages wait.
+    pub depth: Option<Spanned<u64>>,
+    /// Alert when the oldest message is this old.
+    pub age: Option<Spanned<Duration>>,
+    #[schemars(skip)]
+    pub span: Span,
+}
+
+/// A message broker.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Broker {
+    #[schemars(skip)]
+    pub name: Spanned<Name>,
+    /// The product.
+    pub kind: Option<Spanned<BrokerKind>>,
+    /// A schema registry checks every published message against its contract.
+    pub schema_registry: Option<Spanned<bool>>,
+    /// What it is.
+    pub description: Option<Spanned<String>>,
+}
+
+/// A message contract.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Message {
+    #[schemars(skip)]
+    pub name: Spanned<Name>,
+    /// The contract's version: an integer or a semver string.
+    pub version: Option<Spanned<Version>>,
+    /// Path of the schema file, relative to this file.
+    pub schema: Option<Spanned<String>>,
+    /// The schema language.
+    pub format: Option<Spanned<MessageFormat>>,
+    /// The compatibility new versions keep.
+    pub compatibility: Option<Spanned<Compatibility>>,
+    /// What the message means.
+    pub description: Option<Spanned<String>>,
+    /// The team that owns the contract.
+    pub owner: Option<Spanned<String>>,
+}
+
+/// A database, cache or object store.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Datastore {
+    #[schemars(skip)]
+    pub name: Spanned<Name>,
+    /// Free text: postgres, redis, mongodb, s3...
+    pub kind: Option<Spanned<String>>,
+    /// What it holds.
+    pub description: Option<Spanned<String>>,
+    /// The team that owns it.
+    pub owner: Option<Spanned<String>>,
+}
+
+/// What the team can operate.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Operations {
+    /// The team runs a message broker in production today.
+    pub broker_experience: Option<Spanned<bool>>,
+    /// Someone watches dead-letter depth and replays by a runbook.
+    pub dlq_runbooks: Option<Spanned<bool>>,
+    /// Request tracing across services.
+    pub tracing: Option<Spanned<bool>>,
+    #[schemars(skip)]
+    pub span: Span,
+}
+
+/// A suppression.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Allow {
+    /// The rule, by code or name.
+    pub rule: Spanned<String>,
+    /// Where: a path as printed in diagnostics (`services.payments.calls[0]`); everywhere if absent.
+    pub at: Option<Spanned<String>>,
+    /// Why the finding is accepted. Required.
+    pub reason: Spanned<String>,
+    #[schemars(skip)]
+    pub span: Span,
+}
+
+/// The kinds of named nodes; they share one namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NodeKind {
+    Service,
+    External,
+    Channel,
+    Broker,
+    Message,
+    Datastore,
+}
+
+impl NodeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeKind::Service => "service",
+            NodeKind::External => "external",
+            NodeKind::Channel => "channel",
+            NodeKind::Broker => "broker",
+            NodeKind::Message => "message",
+            NodeKind::Datastore => "datastore",
+        }
+    }
+
+    /// The top-level section that defines this kind.
+    pub fn section(self) -> &'static str {
+        match self {
+            NodeKind::Service => "services",
+            NodeKind::External => "externals",
+            NodeKind::Channel => "channels",
+            NodeKind::Broker => "brokers",
+            NodeKind::Message => "messages",
+            NodeKind::Datastore => "datastores",
+        }
+    }
+
+    pub fn article(self) -> &'static str {
+        match self {
+            NodeKind::External => "an",
+            _ => "a",
+        }
+    }
+}
+
+/// A node: its kind and index in the model's list of that kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NodeRef {
+    pub kind: NodeKind,
+    pub index: u32,
+}
+
+/// The merged topology of all files, with every reference resolved.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    pub services: Vec<Service>,
+    pub externals: Vec<External>,
+    pub channels: Vec<Channel>,
+    pub brokers: Vec<Broker>,
+    pub messages: Vec<Message>,
+    pub datastores: Vec<Datastore>,
+    pub operations: Option<Operations>,
+    pub allow: Vec<Allow>,
+    /// Each file's `system` name, if any.
+    pub systems: Vec<(FileId, Spanned<String>)>,
+    /// Name → node, over the shared namespace.
+    pub names: HashMap<Name, NodeRef>,
+}
+
+impl Model {
+    pub fn lookup(&self, name: &str) -> Option<NodeRef> {
+        self.names.get(&Name(name.to_string())).copied()
+    }
+
+    pub fn node_name(&self, node: NodeRef) -> &Spanned<Name> {
+        let i = node.index as usize;
+        match node.kind {
+            NodeKind::Service => &self.services[i].name,
+            NodeKind::External => &self.externals[i].name,
+            NodeKind::Channel => &self.channels[i].name,
+            NodeKind::Broker => &self.brokers[i].name,
+            NodeKind::Message => &self.messages[i].name,
+            NodeKind::Datastore => &self.datastores[i].name,
+        }
+    }
+
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        match self.lookup(name)? {
+            NodeRef {
+                kind: NodeKind::Service,
+                index,
+            } => Some(&self.services[index as usize]),
+            _ => None,
+        }
+    }
+
+    pub fn channel(&self, name: &str) -> Option<&Channel> {
+        match self.lookup(name)? {
+            NodeRef {
+                kind: NodeKind::Channel,
+                index,
+            } => Some(&self.channels[index as usize]),
+            _ => None,
+        }
+    }
+
+    pub fn message(&self, name: &str) -> Option<&Message> {
+        match self.lookup(name)? {
+            NodeRef {
+                kind: NodeKind::Message,
+                index,
+            } => Some(&self.messages[index as usize]),
+            _ => None,
+        }
+    }
+
+    pub fn broker(&self, name: &str) -> Option<&Broker> {
+        match self.lookup(name)? {
+            NodeRef {
+                kind: NodeKind::Broker,
+                index,
+            } => Some(&self.brokers[index as usize]),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The human report: miette's graphical rendering. miette is used here and nowhere else.
+
+use std::fmt;
+
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::source::{SourceFile, Sources, Span};
+
+use super::{Report, summary};
+
+/// A file as miette reads it: slices found through the line index, so rendering a diagnostic
+/// costs the lines shown, not the file's size.
+struct FileCode<'a> {
+    file: &'a SourceFile,
+}
+
+impl SourceCode for FileCode<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let text = &self.file.text;
+        let lines = &self.file.lines;
+        let start = span.offset();
+        let end = start + span.len();
+        if end > text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        let first_line = lines.line_of(start as u32);
+        let last_line = lines.line_of(end.saturating_sub(1).max(start) as u32);
+        let from_line = first_line.saturating_sub(before);
+        let to_line = (last_line + after).min(lines.line_count() - 1);
+        let data_start = lines.line_start(from_line) as usize;
+        let data_end = if to_line + 1 < lines.line_count() {
+            lines.line_start(to_line + 1) as usize
+        } else {
+            text.len()
+        };
+        let column = if before == 0 {
+            text[lines.line_start(first_line) as usize..start]
+                .chars()
+                .count()
+        } else {
+            0
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.file.name.clone(),
+            &text.as_bytes()[data_start..data_end],
+            (data_start, data_end - data_start).into(),
+            from_line,
+            column,
+            to_line - from_line + 1,
+        )))
+    }
+}
+
+fn source_span(span: Span) -> SourceSpan {
+    (span.start as usize, span.len()).into()
+}
+
+/// One diagnostic as miette sees it. Related spans in other files become related reports.
+struct Shown<'a> {
+    d: &'a Diagnostic,
+    code: FileCode<'a>,
+    /// Labels in the primary file (primary first).
+    labels: Vec<LabeledSpan>,
+    /// Related spans in other files, each its own advice.
+    elsewhere: Vec<Elsewhere<'a>>,
+    header: String,
+}
+
+struct Elsewhere<'a> {
+    code: FileCode<'a>,
+    span: Span,
+    label: String,
+}
+
+impl fmt::Debug for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.d.message)
+    }
+}
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.d.message)
+    }
+}
+impl std::error::Error for Shown<'_> {}
+
+impl miette::Diagnostic for Shown<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(&self.header))
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.d.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Info => miette::Severity::Advice,
+        })
+    }
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.d
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.code)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+    fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn miette::Diagnostic> + 'b>> {
+        if self.elsewhere.is_empty() {
+            return None;
+        }
+        Some(Box::new(
+            self.elsewhere.iter().map(|e| e as &dyn miette::Diagnostic),
+        ))
+    }
+}
+
+impl fmt::Debug for Elsewhere<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label)
+    }
+}
+impl fmt::Display for Elsewhere<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (in {})", self.label, self.code.file.name)
+    }
+}
+impl std::error::Error for Elsewhere<'_> {}
+impl miette::Diagnostic for Elsewhere<'_> {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(miette::Severity::Advice)
+    }
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.code)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
+            Some(self.label.clone()),
+            source_span(self.span),
+        ))))
+    }
+}
+
+fn shown<'a>(sources: &'a Sources, d: &'a Diagnostic) -> Shown<'a> {
+    let file = sources.get(d.span.file);
+    let mut labels = vec![LabeledSpan::new_primary_with_span(
+        d.label.clone(),
+        source_span(d.span),
+    )];
+    let mut elsewhere = Vec::new();
+    for r in &d.related {
+        if r.span.file == d.span.file {
+            labels.push(LabeledSpan::new_with_span(
+                Some(r.label.clone()),
+                source_span(r.span),
+            ));
+        } else {
+            elsewhere.push(Elsewhere {
+                code: FileCode {
+                    file: sources.get(r.span.file),
+                },
+                span: r.span,
+                label: r.label.clone(),
+            });
+        }
+    }
+    Shown {
+        d,
+        code: FileCode { file },
+        labels,
+        elsewhere,
+        header: format!("{}[{} {}]", d.severity, d.code, d.name),
+    }
+}
+
+/// Renders the report; `color` picks the themed or the plain rendering.
+pub fn render(report: &Report, color: bool, width: usize) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(width);
+    let mut out = String::new();
+    for d in report.diagnostics {
+        let shown = shown(report.sources, d);
+        if handler.render_report(&mut out, &shown).is_err() {
+            // A span miette cannot place: fall back to the concise line rather than lose it.
+            out.push_str(&super::concise::line(report.sources, d));
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out.push_str(&summary(report));
+    out.push('\n');
+    out
+}

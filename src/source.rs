@@ -1,0 +1,230 @@
+//! Source files, byte spans and the line index that turns offsets into lines and columns.
+//!
+//! Spans are byte offsets into one file. Lines and columns are computed on demand through a
+//! [`LineIndex`] built once per file: characters for humans and SARIF, UTF-16 units for LSP.
+
+use std::path::PathBuf;
+
+/// Index of a file in [`Sources`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u32);
+
+/// A byte range in one source file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Span {
+    pub file: FileId,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(file: FileId, start: usize, end: usize) -> Span {
+        Span {
+            file,
+            start: start as u32,
+            end: end.max(start) as u32,
+        }
+    }
+
+    /// The smallest span covering both (same file assumed).
+    pub fn cover(self, other: Span) -> Span {
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+
+    pub fn len(self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.end == self.start
+    }
+}
+
+/// A line and column, both 1-based. `column` counts characters, `utf16` counts UTF-16 code units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub line: u32,
+    pub column: u32,
+    pub utf16: u32,
+}
+
+/// Byte offsets of line starts, so that offset → line is a binary search.
+#[derive(Debug, Clone, Default)]
+pub struct LineIndex {
+    starts: Vec<u32>,
+    ascii: bool,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0u32];
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\n' => starts.push(i as u32 + 1),
+                b'\r' if bytes.get(i + 1) != Some(&b'\n') => starts.push(i as u32 + 1),
+                _ => {}
+            }
+            i += 1;
+        }
+        LineIndex {
+            starts,
+            ascii: text.is_ascii(),
+        }
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// 0-based line containing `offset`.
+    pub fn line_of(&self, offset: u32) -> usize {
+        match self.starts.binary_search(&offset) {
+            Ok(line) => line,
+            Err(next) => next - 1,
+        }
+    }
+
+    pub fn line_start(&self, line: usize) -> u32 {
+        self.starts[line.min(self.starts.len() - 1)]
+    }
+
+    pub fn position(&self, text: &str, offset: u32) -> Position {
+        let offset = offset.min(text.len() as u32);
+        let line = self.line_of(offset);
+        let start = self.starts[line];
+        if self.ascii {
+            let col = offset - start + 1;
+            return Position {
+                line: line as u32 + 1,
+                column: col,
+                utf16: col,
+            };
+        }
+        let prefix = text.get(start as usize..offset as usize).unwrap_or("");
+        Position {
+            line: line as u32 + 1,
+            column: prefix.chars().count() as u32 + 1,
+            utf16: prefix.encode_utf16().count() as u32 + 1,
+        }
+    }
+
+    /// Byte offset of a 0-based line and a 0-based column counted in characters.
+    pub fn offset_of_char_col(&self, text: &str, line: usize, col: usize) -> usize {
+        let start = self.line_start(line) as usize;
+        if self.ascii {
+            return (start + col).min(text.len());
+        }
+        let rest = text.get(start..).unwrap_or("");
+        start
+            + rest
+                .char_indices()
+                .nth(col)
+                .map(|(i, _)| i)
+                .unwrap_or(rest.len())
+    }
+
+    /// Byte offset of a 0-based line and a 0-based column in UTF-16 units (LSP positions).
+    pub fn offset_of_utf16(&self, text: &str, line: usize, col: usize) -> usize {
+        if line >= self.starts.len() {
+            return text.len();
+        }
+        let start = self.line_start(line) as usize;
+        let mut units = 0;
+        for (i, ch) in text[start..].char_indices() {
+            if units >= col || ch == '\n' {
+                return start + i;
+            }
+            units += ch.len_utf16();
+        }
+        text.len()
+    }
+}
+
+/// One loaded file: its path as the user named it, its text and its line index.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    /// The path as shown in diagnostics (relative where possible, `/` separators).
+    pub name: String,
+    pub text: String,
+    pub lines: LineIndex,
+}
+
+impl SourceFile {
+    pub fn new(path: PathBuf, name: String, text: String) -> SourceFile {
+        let lines = LineIndex::new(&text);
+        SourceFile {
+            path,
+            name,
+            text,
+            lines,
+        }
+    }
+
+    pub fn position(&self, offset: u32) -> Position {
+        self.lines.position(&self.text, offset)
+    }
+}
+
+/// All files of one topology.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub files: Vec<SourceFile>,
+}
+
+impl Sources {
+    pub fn add(&mut self, file: SourceFile) -> FileId {
+        self.files.push(file);
+        FileId(self.files.len() as u32 - 1)
+    }
+
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+
+    /// Start and end positions of a span.
+    pub fn range(&self, span: Span) -> (Position, Position) {
+        let file = self.get(span.file);
+        (file.position(span.start), file.position(span.end))
+    }
+
+    pub fn text(&self, span: Span) -> &str {
+        self.get(span.file)
+            .text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_chars_and_utf16() {
+        let text = "a: 1\nb: \"é𝄞x\"\n";
+        let index = LineIndex::new(text);
+        let x = text.find('x').unwrap() as u32;
+        let pos = index.position(text, x);
+        assert_eq!(pos.line, 2);
+        assert_eq!(pos.column, 7); // b, :, space, ", é, 𝄞 → x is the 7th char
+        assert_eq!(pos.utf16, 8); // 𝄞 is two UTF-16 units
+        assert_eq!(index.offset_of_utf16(text, 1, 7), x as usize);
+        assert_eq!(index.offset_of_char_col(text, 1, 6), x as usize);
+    }
+
+    #[test]
+    fn line_of_handles_crlf_and_end() {
+        let text = "a\r\nb\r\nc";
+        let index = LineIndex::new(text);
+        assert_eq!(index.line_count(), 3);
+        assert_eq!(index.line_of(3), 1);
+        assert_eq!(index.position(text, 7).line, 3);
+    }
+}
