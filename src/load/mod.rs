@@ -129,6 +129,22 @@ pub fn read_file(
     };
     let name = display_name(path);
     let file = fs::File::open(path).map_err(err)?;
+    let too_big = |len: u64| {
+        let message = format!(
+            "the file is {} MiB, larger than the limit of {} MiB; raise it with --max-file-size",
+            len.div_ceil(1024 * 1024),
+            limits.max_file_size / (1024 * 1024)
+        );
+        (
+            SourceFile::new(path.to_path_buf(), name.clone(), String::new()),
+            Some((0, message)),
+        )
+    };
+    // The size is checked before reading, and the read is capped too (for pipes and devices).
+    let len = file.metadata().map_err(err)?.len();
+    if len > limits.max_file_size {
+        return Ok(too_big(len));
+    }
     let mut bytes = Vec::new();
     file.take(limits.max_file_size + 1)
         .read_to_end(&mut bytes)
