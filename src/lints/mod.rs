@@ -4,9 +4,12 @@
 
 mod deep_sync_chain;
 mod dual_write_without_outbox;
+mod helpers;
 mod missing_dead_letter;
 mod missing_timeout;
 mod non_idempotent_consumer;
+mod unmonitored_dead_letter;
+mod unmonitored_queue;
 mod unversioned_message;
 
 pub mod engine;
@@ -134,6 +137,14 @@ pub static RULES: &[Rule] = &[
     Rule {
         meta: &missing_dead_letter::META,
         check: Some(missing_dead_letter::check),
+    },
+    Rule {
+        meta: &unmonitored_queue::META,
+        check: Some(unmonitored_queue::check),
+    },
+    Rule {
+        meta: &unmonitored_dead_letter::META,
+        check: Some(unmonitored_dead_letter::check),
     },
     Rule {
         meta: &unversioned_message::META,

@@ -3,10 +3,10 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
-use crate::model::NodeKind;
 use crate::source::Span;
 
 use super::Context;
+use super::helpers::{carried_messages, message_consumers};
 
 pub const META: RuleMeta = RuleMeta {
     code: "C301",
@@ -28,69 +28,6 @@ fn earliest(slot: &mut Option<Span>, span: Span) {
     if slot.is_none_or(|s| (span.file, span.start) < (s.file, s.start)) {
         *slot = Some(span);
     }
-}
-
-/// The messages each channel carries: those it lists and those published or requested on it.
-pub fn carried_messages<'m>(cx: &Context<'m>) -> Vec<Vec<&'m str>> {
-    let model = cx.model;
-    let mut carried: Vec<Vec<&str>> = model
-        .channels
-        .iter()
-        .map(|c| c.messages.iter().map(|m| m.value.0.as_str()).collect())
-        .collect();
-    let mut on = |channel: &str, message: &'m str| {
-        if let Some(n) = model
-            .lookup(channel)
-            .filter(|n| n.kind == NodeKind::Channel)
-        {
-            carried[n.index as usize].push(message);
-        }
-    };
-    for service in &model.services {
-        for p in &service.publishes {
-            if let Some(m) = &p.message {
-                on(&p.to.value, &m.value);
-            }
-        }
-        for r in &service.requests {
-            if let Some(m) = &r.options.message {
-                on(&r.to.value, &m.value);
-            }
-        }
-    }
-    for list in &mut carried {
-        list.sort_unstable();
-        list.dedup();
-    }
-    carried
-}
-
-/// Services that consume each message (explicitly, or by consuming a channel that carries it).
-pub fn message_consumers<'m>(
-    cx: &Context<'m>,
-    carried: &[Vec<&'m str>],
-) -> HashMap<&'m str, HashSet<u32>> {
-    let mut consumers: HashMap<&str, HashSet<u32>> = HashMap::new();
-    for (si, service) in cx.model.services.iter().enumerate() {
-        for c in &service.consumes {
-            if let Some(m) = &c.message {
-                consumers
-                    .entry(m.value.0.as_str())
-                    .or_default()
-                    .insert(si as u32);
-            }
-            if let Some(n) = cx
-                .model
-                .lookup(&c.from.value)
-                .filter(|n| n.kind == NodeKind::Channel)
-            {
-                for m in &carried[n.index as usize] {
-                    consumers.entry(m).or_default().insert(si as u32);
-                }
-            }
-        }
-    }
-    consumers
 }
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
