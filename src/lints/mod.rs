@@ -8,6 +8,8 @@ mod helpers;
 mod missing_dead_letter;
 mod missing_timeout;
 mod non_idempotent_consumer;
+mod ordering_hazard;
+mod unbounded_queue;
 mod unmonitored_dead_letter;
 mod unmonitored_queue;
 mod unversioned_message;
@@ -145,6 +147,14 @@ pub static RULES: &[Rule] = &[
     Rule {
         meta: &unmonitored_dead_letter::META,
         check: Some(unmonitored_dead_letter::check),
+    },
+    Rule {
+        meta: &unbounded_queue::META,
+        check: Some(unbounded_queue::check),
+    },
+    Rule {
+        meta: &ordering_hazard::META,
+        check: Some(ordering_hazard::check),
     },
     Rule {
         meta: &unversioned_message::META,
