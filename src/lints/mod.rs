@@ -9,6 +9,8 @@ mod missing_dead_letter;
 mod missing_timeout;
 mod non_idempotent_consumer;
 mod ordering_hazard;
+mod request_reply_without_reply;
+mod silent_acceptance;
 mod unbounded_queue;
 mod unmonitored_dead_letter;
 mod unmonitored_queue;
@@ -155,6 +157,14 @@ pub static RULES: &[Rule] = &[
     Rule {
         meta: &ordering_hazard::META,
         check: Some(ordering_hazard::check),
+    },
+    Rule {
+        meta: &silent_acceptance::META,
+        check: Some(silent_acceptance::check),
+    },
+    Rule {
+        meta: &request_reply_without_reply::META,
+        check: Some(request_reply_without_reply::check),
     },
     Rule {
         meta: &unversioned_message::META,
