@@ -5,12 +5,19 @@
 mod deep_sync_chain;
 mod dual_write_without_outbox;
 mod helpers;
+mod lock_across_call;
+mod missing_circuit_breaker;
 mod missing_dead_letter;
 mod missing_timeout;
 mod non_idempotent_consumer;
 mod ordering_hazard;
 mod request_reply_without_reply;
+mod retry_amplification;
 mod silent_acceptance;
+mod sync_batch_loop;
+mod sync_common;
+mod sync_cycle;
+mod timeout_inversion;
 mod unbounded_queue;
 mod unmonitored_dead_letter;
 mod unmonitored_queue;
@@ -133,6 +140,30 @@ pub static RULES: &[Rule] = &[
     Rule {
         meta: &missing_timeout::META,
         check: Some(missing_timeout::check),
+    },
+    Rule {
+        meta: &missing_circuit_breaker::META,
+        check: Some(missing_circuit_breaker::check),
+    },
+    Rule {
+        meta: &retry_amplification::META,
+        check: Some(retry_amplification::check),
+    },
+    Rule {
+        meta: &timeout_inversion::META,
+        check: Some(timeout_inversion::check),
+    },
+    Rule {
+        meta: &sync_cycle::META,
+        check: Some(sync_cycle::check),
+    },
+    Rule {
+        meta: &sync_batch_loop::META,
+        check: Some(sync_batch_loop::check),
+    },
+    Rule {
+        meta: &lock_across_call::META,
+        check: Some(lock_across_call::check),
     },
     Rule {
         meta: &non_idempotent_consumer::META,

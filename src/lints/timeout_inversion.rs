@@ -1,0 +1,229 @@
+//! S105 timeout-inversion: a caller gives up before the callee has had the time its own
+//! dependencies allow it.
+
+use petgraph::Direction;
+use petgraph::graph::NodeIndex;
+
+use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
+use crate::graph::EdgeKind;
+use crate::model::{Duration, NodeKind};
+
+use super::Context;
+use super::sync_common::{attempts, call, call_path, p99};
+
+pub const META: RuleMeta = RuleMeta {
+    code: "S105",
+    name: "timeout-inversion",
+    severity: Severity::Warning,
+    summary: "a call's timeout is shorter than the callee's own worst case",
+};
+
+/// Terms of a callee's worst case named in a message; the rest are summed up.
+const SHOWN_TERMS: usize = 5;
+
+/// One term of a callee's worst case: a call or request of its own with a timeout.
+struct Term {
+    text: String,
+    micros: u64,
+}
+
+/// The terms of a callee's worst case, in file order: over its calls and requests that have a
+/// timeout, timeout × attempts (a request waits once). Local: it looks one level down.
+fn terms(cx: &Context, callee: NodeIndex, shown: usize) -> (u64, Vec<Term>) {
+    let mut total = 0u64;
+    let mut out = Vec::new();
+    let node = cx.graph.node_ref(callee);
+    if node.kind != NodeKind::Service {
+        return (total, out);
+    }
+    let service = &cx.model.services[node.index as usize];
+    for c in &service.calls {
+        if let Some(t) = &c.options.timeout {
+            let n = attempts(&c.options);
+            let micros = t.value.0.saturating_mul(n);
+            total = total.saturating_add(micros);
+            if out.len() < shown {
+                let text = if n > 1 {
+                    format!("{} {} × {n} attempts", c.to.value, t.value)
+                } else {
+                    format!("{} {}", c.to.value, t.value)
+                };
+                out.push(Term { text, micros });
+            }
+        }
+    }
+    for r in &service.requests {
+        if let Some(t) = &r.options.timeout {
+            total = total.saturating_add(t.value.0);
+            if out.len() < shown {
+                let text = format!("request on {} {}", r.to.value, t.value);
+                out.push(Term {
+                    text,
+                    micros: t.value.0,
+                });
+            }
+        }
+    }
+    (total, out)
+}
+
+/// `p99 50ms + card-provider 300ms × 2 attempts`: at most [`SHOWN_TERMS`] terms, the rest summed.
+fn explain(own: Duration, downstream: u64, shown: &[Term], count: usize) -> String {
+    let mut parts = Vec::new();
+    if own.0 > 0 {
+        parts.push(format!("p99 {own}"));
+    }
+    let room = SHOWN_TERMS - parts.len();
+    let named = shown.len().min(room);
+    if count > room {
+        // Keep one slot for the sum of the rest.
+        let named = room - 1;
+        parts.extend(shown[..named].iter().map(|t| t.text.clone()));
+        let rest = downstream - shown[..named].iter().map(|t| t.micros).sum::<u64>();
+        parts.push(format!("{} more {}", count - named, Duration(rest)));
+    } else {
+        parts.extend(shown[..named].iter().map(|t| t.text.clone()));
+    }
+    parts.join(" + ")
+}
+
+/// How many calls and requests with a timeout a service has.
+fn timed_edges(cx: &Context, callee: NodeIndex) -> usize {
+    let node = cx.graph.node_ref(callee);
+    if node.kind != NodeKind::Service {
+        return 0;
+    }
+    let s = &cx.model.services[node.index as usize];
+    s.calls
+        .iter()
+        .filter(|c| c.options.timeout.is_some())
+        .count()
+        + s.requests
+            .iter()
+            .filter(|r| r.options.timeout.is_some())
+            .count()
+}
+
+pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
+    // Each callee's worst case and its explanation, computed once: the check stays linear however
+    // many callers share a callee.
+    let mut worst: Vec<Option<u64>> = vec![None; cx.graph.graph.node_count()];
+    let mut explained: Vec<Option<(String, bool)>> = vec![None; cx.graph.graph.node_count()];
+    for (si, service) in cx.model.services.iter().enumerate() {
+        let caller = cx.graph.service_node(si);
+        for (_, callee, edge) in cx
+            .graph
+            .edges_of(caller, Direction::Outgoing, EdgeKind::Call)
+        {
+            let c = call(cx, edge);
+            let Some(timeout) = &c.options.timeout else {
+                continue;
+            };
+            let w = *worst[callee.index()]
+                .get_or_insert_with(|| p99(cx, callee).0.saturating_add(terms(cx, callee, 0).0));
+            if timeout.value.0 >= w {
+                continue;
+            }
+            let (explanation, has_terms) = explained[callee.index()]
+                .get_or_insert_with(|| {
+                    let (downstream, shown) = terms(cx, callee, SHOWN_TERMS);
+                    let count = timed_edges(cx, callee);
+                    (
+                        explain(p99(cx, callee), downstream, &shown, count),
+                        count > 0,
+                    )
+                })
+                .clone();
+            let from = &service.name.value;
+            let to = cx.graph.name(cx.model, callee);
+            let (t, w) = (timeout.value, Duration(w));
+            let fix = if has_terms {
+                format!(
+                    "raise this call's timeout to at least {w} (`timeout: {w}`), or shrink what {to} may wait for: shorter timeouts or fewer retries on its own calls"
+                )
+            } else {
+                format!(
+                    "raise this call's timeout to at least {w} (`timeout: {w}`), or make {to} faster"
+                )
+            };
+            out.push(
+                Diagnostic::new(
+                    &META,
+                    c.span,
+                    format!("{from} gives up on {to} after {t}, but {to} may take {w} ({explanation})"),
+                )
+                .label(format!("timeout {t} < {w}"))
+                .help(format!(
+                    "when {from} gives up first, {to} goes on working for an answer nobody reads, and a retry starts a second copy: {fix}"
+                ))
+                .path(call_path(cx, edge)),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lints::sync_common::test::run;
+
+    const YAML: &str = "topolint: 1
+services:
+  web:
+    calls:
+      - { to: orders, timeout: 500ms }
+      - { to: orders, timeout: 650ms }
+      - { to: leaf, timeout: 10ms }
+      - { to: slow-api, timeout: 100ms }
+      - { to: asker, timeout: 1s }
+  orders:
+    latency: { p50: 15ms, p99: 50ms }
+    calls:
+      - { to: card, timeout: 300ms, retries: 1 }
+      - { to: leaf }
+  leaf: {}
+  asker:
+    latency: { p99: 100ms }
+    requests:
+      - { to: q, reply: r, timeout: 950ms }
+externals:
+  card: {}
+  slow-api: { latency: { p99: 200ms } }
+channels:
+  q: {}
+  r: {}
+";
+
+    #[test]
+    fn compares_the_timeout_with_the_callee_worst_case() {
+        let found = run(check, YAML);
+        let messages: Vec<_> = found.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "web gives up on orders after 500ms, but orders may take 650ms (p99 50ms + card 300ms × 2 attempts)",
+                "web gives up on slow-api after 100ms, but slow-api may take 200ms (p99 200ms)",
+                "web gives up on asker after 1s, but asker may take 1050ms (p99 100ms + request on q 950ms)",
+            ]
+        );
+        assert_eq!(found[0].path.as_deref(), Some("services.web.calls[0]"));
+    }
+
+    #[test]
+    fn long_sums_are_cut_short() {
+        let shown: Vec<_> = (0..5)
+            .map(|i| Term {
+                text: format!("s{i} 1s"),
+                micros: 1_000_000,
+            })
+            .collect();
+        assert_eq!(
+            explain(Duration(10_000), 8_000_000, &shown, 8),
+            "p99 10ms + s0 1s + s1 1s + s2 1s + 5 more 5s"
+        );
+        assert_eq!(
+            explain(Duration(0), 5_000_000, &shown, 5),
+            "s0 1s + s1 1s + s2 1s + s3 1s + s4 1s"
+        );
+    }
+}
