@@ -4,6 +4,7 @@
 
 mod deep_sync_chain;
 mod dual_write_without_outbox;
+mod exactly_once_claim;
 mod helpers;
 mod lock_across_call;
 mod missing_circuit_breaker;
@@ -11,6 +12,7 @@ mod missing_dead_letter;
 mod missing_timeout;
 mod non_idempotent_consumer;
 mod ordering_hazard;
+mod orphan_channel;
 mod request_reply_without_reply;
 mod retry_amplification;
 mod silent_acceptance;
@@ -196,6 +198,14 @@ pub static RULES: &[Rule] = &[
     Rule {
         meta: &request_reply_without_reply::META,
         check: Some(request_reply_without_reply::check),
+    },
+    Rule {
+        meta: &orphan_channel::META,
+        check: Some(orphan_channel::check),
+    },
+    Rule {
+        meta: &exactly_once_claim::META,
+        check: Some(exactly_once_claim::check),
     },
     Rule {
         meta: &unversioned_message::META,
