@@ -10,11 +10,13 @@ mod lock_across_call;
 mod missing_circuit_breaker;
 mod missing_dead_letter;
 mod missing_timeout;
+mod no_compatibility_policy;
 mod non_idempotent_consumer;
 mod ordering_hazard;
 mod orphan_channel;
 mod request_reply_without_reply;
 mod retry_amplification;
+mod shared_datastore;
 mod silent_acceptance;
 mod sync_batch_loop;
 mod sync_common;
@@ -212,8 +214,16 @@ pub static RULES: &[Rule] = &[
         check: Some(unversioned_message::check),
     },
     Rule {
+        meta: &no_compatibility_policy::META,
+        check: Some(no_compatibility_policy::check),
+    },
+    Rule {
         meta: &dual_write_without_outbox::META,
         check: Some(dual_write_without_outbox::check),
+    },
+    Rule {
+        meta: &shared_datastore::META,
+        check: Some(shared_datastore::check),
     },
     Rule {
         meta: &meta::UNUSED_ALLOW,
