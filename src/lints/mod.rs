@@ -2,10 +2,12 @@
 //! hand, in code order. The loading codes (T) and the meta code (L001) are listed too: they have
 //! docs and can be named in settings, but their findings come from the loader and the engine.
 
+mod budget_not_enforced;
 mod deep_sync_chain;
 mod dual_write_without_outbox;
 mod exactly_once_claim;
 mod helpers;
+mod latency_budget_exceeded;
 mod lock_across_call;
 mod missing_circuit_breaker;
 mod missing_dead_letter;
@@ -158,6 +160,10 @@ pub static RULES: &[Rule] = &[
         check: Some(timeout_inversion::check),
     },
     Rule {
+        meta: &latency_budget_exceeded::META,
+        check: Some(latency_budget_exceeded::check),
+    },
+    Rule {
         meta: &sync_cycle::META,
         check: Some(sync_cycle::check),
     },
@@ -168,6 +174,10 @@ pub static RULES: &[Rule] = &[
     Rule {
         meta: &lock_across_call::META,
         check: Some(lock_across_call::check),
+    },
+    Rule {
+        meta: &budget_not_enforced::META,
+        check: Some(budget_not_enforced::check),
     },
     Rule {
         meta: &non_idempotent_consumer::META,

@@ -48,6 +48,26 @@ pub fn p99(cx: &Context, node: NodeIndex) -> Duration {
         .map_or(Duration(0), |p| p.value)
 }
 
+/// A computed duration as a person writes it: `650ms`, `154.6ms`, `1.05s`, `3.02s`. Declared
+/// values print with [`Duration`]'s own `Display`; sums and estimates need more digits than it
+/// keeps above a second.
+pub fn human(micros: u64) -> String {
+    if micros < 1_000 {
+        format!("{micros}us")
+    } else if micros < 1_000_000 {
+        let tenths = (micros + 50) / 100;
+        if tenths.is_multiple_of(10) {
+            format!("{}ms", tenths / 10)
+        } else {
+            format!("{}.{}ms", tenths / 10, tenths % 10)
+        }
+    } else {
+        let ms = (micros + 500) / 1_000;
+        let text = format!("{}.{:03}", ms / 1_000, ms % 1_000);
+        format!("{}s", text.trim_end_matches('0').trim_end_matches('.'))
+    }
+}
+
 /// The source and target of an edge.
 pub fn ends(cx: &Context, edge: EdgeIndex) -> (NodeIndex, NodeIndex) {
     cx.graph
@@ -78,6 +98,22 @@ pub fn path_names(cx: &Context, start: NodeIndex, edges: &[EdgeIndex], elided: u
         at = Some(to);
     }
     names.join(" → ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human;
+
+    #[test]
+    fn durations_read_as_written() {
+        assert_eq!(human(250), "250us");
+        assert_eq!(human(650_000), "650ms");
+        assert_eq!(human(154_630), "154.6ms");
+        assert_eq!(human(1_050_000), "1.05s");
+        assert_eq!(human(3_020_000), "3.02s");
+        assert_eq!(human(2_000_000), "2s");
+        assert_eq!(human(999_990), "1000ms");
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use crate::graph::EdgeKind;
 use crate::model::{Duration, NodeKind};
 
 use super::Context;
-use super::sync_common::{attempts, call, call_path, p99};
+use super::sync_common::{attempts, call, call_path, human, p99};
 
 pub const META: RuleMeta = RuleMeta {
     code: "S105",
@@ -80,7 +80,7 @@ fn explain(own: Duration, downstream: u64, shown: &[Term], count: usize) -> Stri
         let named = room - 1;
         parts.extend(shown[..named].iter().map(|t| t.text.clone()));
         let rest = downstream - shown[..named].iter().map(|t| t.micros).sum::<u64>();
-        parts.push(format!("{} more {}", count - named, Duration(rest)));
+        parts.push(format!("{} more {}", count - named, human(rest)));
     } else {
         parts.extend(shown[..named].iter().map(|t| t.text.clone()));
     }
@@ -136,7 +136,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 .clone();
             let from = &service.name.value;
             let to = cx.graph.name(cx.model, callee);
-            let (t, w) = (timeout.value, Duration(w));
+            let (t, w) = (timeout.value, human(w));
             let fix = if has_terms {
                 format!(
                     "raise this call's timeout to at least {w} (`timeout: {w}`), or shrink what {to} may wait for: shorter timeouts or fewer retries on its own calls"
@@ -203,7 +203,7 @@ channels:
             [
                 "web gives up on orders after 500ms, but orders may take 650ms (p99 50ms + card 300ms × 2 attempts)",
                 "web gives up on slow-api after 100ms, but slow-api may take 200ms (p99 200ms)",
-                "web gives up on asker after 1s, but asker may take 1050ms (p99 100ms + request on q 950ms)",
+                "web gives up on asker after 1s, but asker may take 1.05s (p99 100ms + request on q 950ms)",
             ]
         );
         assert_eq!(found[0].path.as_deref(), Some("services.web.calls[0]"));
