@@ -107,6 +107,30 @@ fn term(cx: &Context, e: EdgeIndex) -> String {
     }
 }
 
+/// The YAML for the first call of the path when it alone waits longer than `room` (the budget
+/// less the entrypoint's p99): its timeout, split over its attempts.
+fn first_step(cx: &Context, hops: &[EdgeIndex], room: u64) -> String {
+    let Some(&first) = hops.first() else {
+        return String::new();
+    };
+    let c = call(cx, cx.graph.graph[first]);
+    let n = attempts(&c.options);
+    match wait_of(cx, first) {
+        Some(wait) if wait > room && room >= 1_000 * n => {
+            let each = (room / n / 1_000) * 1_000;
+            let (from, to) = ends(cx, first);
+            format!(
+                " (the call from {} to {} alone may wait {}: `timeout: {}` at most there)",
+                cx.graph.name(cx.model, from),
+                cx.graph.name(cx.model, to),
+                human(wait),
+                human(each)
+            )
+        }
+        _ => String::new(),
+    }
+}
+
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     if cx.model.services.iter().all(|s| s.budget.is_none()) {
         return;
@@ -168,9 +192,10 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 )
                 .label(format!("budget {}, worst case {}", budget.value, human(total)))
                 .help(format!(
-                    "when a dependency hangs, a request waits every timeout on this path instead of failing within the budget: shrink the timeouts from the bottom of the chain up (and drop retries above the bottom) until {} + the timeouts × attempts along the path fit in {}, or raise `budget:`",
+                    "when a dependency hangs, a request waits every timeout on this path instead of failing within the budget: shrink the timeouts from the bottom of the chain up (and drop retries above the bottom) until {} + the timeouts × attempts along the path fit in {}{}, or raise `budget:`",
                     human(own),
-                    budget.value
+                    budget.value,
+                    first_step(cx, &hops, budget.value.0.saturating_sub(own))
                 ))
             }
             (Wait::Unbounded, Some(untimed)) => {
@@ -191,7 +216,8 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 )
                 .label(format!("budget {}, worst case unbounded", budget.value))
                 .help(format!(
-                    "a hung {to} holds this request for ever: add `timeout:` to the call from {from} to {to}, then keep {} + the timeouts × attempts along the path within {}",
+                    "a hung {to} holds this request for ever: add a timeout to the call from {from} to {to} (`timeout: {}` at most, less what the calls above it wait), then keep {} + the timeouts × attempts along the path within {}",
+                    human(budget.value.0.saturating_sub(own).max(1_000)),
                     human(own),
                     budget.value
                 ))
