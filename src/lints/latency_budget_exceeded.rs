@@ -9,6 +9,11 @@
 //! - the worst path is chosen by one pass over the condensation of the call graph, as the largest
 //!   sum of each hop's p99 cost; the p99 of that path's total is then estimated from a fixed
 //!   number of seeded samples, so the same topology always gives the same estimate.
+//!
+//! The worst paths of all entrypoints form a forest (each component points to where its path
+//! goes next), so each call on them is drawn once and its draws shared by every entrypoint whose
+//! path passes there: the work is `SAMPLES` × (calls on those paths + entrypoints), linear in the
+//! graph, however many entrypoints share a long path.
 
 use petgraph::Direction;
 use petgraph::graph::{EdgeIndex, NodeIndex};
@@ -140,15 +145,6 @@ impl Hop {
         )
     }
 
-    /// The most the hop can cost: timeout × attempts, `None` without a timeout.
-    fn cap(&self) -> Option<f64> {
-        match (self.own, self.timeout) {
-            (None, _) => Some(0.0),
-            (Some(_), Some(t)) => Some(t * self.attempts as f64),
-            (Some(_), None) => None,
-        }
-    }
-
     /// The quantile `q` of one call's cost, retries included. An attempt that runs past the
     /// timeout costs the timeout; given that, the next attempt's draw is what remains of `q`.
     fn call_quantile(&self, q: f64) -> f64 {
@@ -204,104 +200,85 @@ fn p99_of(samples: &mut [f64]) -> f64 {
     *value
 }
 
-/// Draws the hops of a path and sums them, sample by sample.
-///
-/// The draws are stratified (a centred Latin hypercube): a hop's `SAMPLES` draws are the
-/// midpoints of `SAMPLES` equal slices of its distribution, dealt to the samples in a seeded
-/// random order, a new order for every hop. Each hop's distribution is covered evenly, which
-/// steadies the estimate far more than plain random draws would, and a draw inverts the hop's
-/// distribution, which gives the slowest of a fan-out and a call's retries at the price of one.
-pub struct Sampler {
+/// Stratified draws (a centred Latin hypercube): a hop's `SAMPLES` draws are the midpoints of
+/// `SAMPLES` equal slices of its distribution, dealt to the samples in a seeded random order, a
+/// new order for every hop. Each hop's distribution is covered evenly, which steadies the
+/// estimate far more than plain random draws would, and a draw inverts the hop's distribution,
+/// which gives the slowest of a fan-out and a call's retries at the price of one.
+pub struct Strata {
     /// The midpoint of each slice, as a share and as a standard normal score.
     u: Vec<f64>,
     z: Vec<f64>,
     order: Vec<u32>,
-    totals: Vec<f64>,
-    scratch: Vec<f64>,
 }
 
-impl Default for Sampler {
-    fn default() -> Sampler {
+impl Default for Strata {
+    fn default() -> Strata {
         let normal = Normal::standard();
         let u: Vec<f64> = (0..SAMPLES)
             .map(|i| (i as f64 + 0.5) / SAMPLES as f64)
             .collect();
         let z = u.iter().map(|&u| normal.inverse_cdf(u)).collect();
-        Sampler {
+        Strata {
             u,
             z,
             order: Vec::with_capacity(SAMPLES),
-            totals: Vec::with_capacity(SAMPLES),
-            scratch: Vec::with_capacity(SAMPLES),
         }
     }
 }
 
-impl Sampler {
-    /// Adds one draw of hop `j` (of the path) to every sample.
-    fn add(&mut self, j: usize, hop: &Hop) {
+impl Strata {
+    /// Adds one draw of `hop`, dealt in the order of stream `seed`, to every sample.
+    fn add(&mut self, totals: &mut [f64], seed: u64, hop: &Hop) {
         if hop.own.is_none() {
             return;
         }
-        let mut rng = Pcg64Mcg::seed_from_u64(SEED.wrapping_add(j as u64));
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
         self.order.clear();
         self.order.extend(0..SAMPLES as u32);
         self.order.shuffle(&mut rng);
-        for (total, &slice) in self.totals.iter_mut().zip(&self.order) {
+        for (total, &slice) in totals.iter_mut().zip(&self.order) {
             let slice = slice as usize;
             *total += hop.cost_at(self.u[slice], self.z[slice]);
         }
     }
-
-    /// The p99 of the sums so far.
-    fn p99(&mut self) -> f64 {
-        self.scratch.clear();
-        self.scratch.extend_from_slice(&self.totals);
-        p99_of(&mut self.scratch)
-    }
-
-    /// The estimate for a path when it is above `budget`, `None` otherwise. Costs are never
-    /// negative and a hop never costs more than its timeout × attempts, so once the p99 of the
-    /// hops drawn so far plus the most the rest can cost fits the budget, no sample can exceed
-    /// it: the rest is not drawn.
-    fn over_budget(&mut self, hops: &[Hop], budget: f64) -> Option<f64> {
-        // The most the hops from `j` on can cost, `None` when one of them has no timeout.
-        let mut rest: Vec<Option<f64>> = vec![Some(0.0); hops.len() + 1];
-        for j in (0..hops.len()).rev() {
-            rest[j] = rest[j + 1].zip(hops[j].cap()).map(|(a, b)| a + b);
-        }
-        self.totals.clear();
-        self.totals.resize(SAMPLES, 0.0);
-        for (j, hop) in hops.iter().enumerate() {
-            self.add(j, hop);
-            if j + 1 < hops.len()
-                && hop.own.is_some()
-                && let Some(rest) = rest[j + 1]
-                && self.p99() + rest <= budget
-            {
-                return None;
-            }
-        }
-        let p99 = self.p99();
-        (p99 > budget).then_some(p99)
-    }
-
-    /// The estimated p99 of the sum of the hops, the first being the entrypoint's own work.
-    #[cfg(test)]
-    pub fn estimate(&mut self, hops: &[Hop]) -> f64 {
-        self.totals.clear();
-        self.totals.resize(SAMPLES, 0.0);
-        for (j, hop) in hops.iter().enumerate() {
-            self.add(j, hop);
-        }
-        self.p99()
-    }
 }
+
+/// The stream of a call's draws: each call is drawn once, whichever entrypoints' paths share it,
+/// and the calls of one path are drawn independently of each other.
+fn call_seed(e: EdgeIndex) -> u64 {
+    SEED.wrapping_add(2 * e.index() as u64)
+}
+
+/// The stream of an entrypoint's own draws.
+fn entry_seed(n: NodeIndex) -> u64 {
+    SEED.wrapping_add(2 * n.index() as u64 + 1)
+}
+
+/// The estimated p99 of the sum of the hops of a path, the first being the entrypoint's own work.
+#[cfg(test)]
+pub fn estimate(hops: &[Hop]) -> f64 {
+    let mut strata = Strata::default();
+    let mut totals = vec![0.0; SAMPLES];
+    for (j, hop) in hops.iter().enumerate() {
+        strata.add(&mut totals, SEED.wrapping_add(j as u64), hop);
+    }
+    p99_of(&mut totals)
+}
+
+/// The hops that dominate a path are among its three largest p99 costs.
+const TOP: usize = 3;
 
 /// For each component of the call graph, the path leaving it with the largest sum of hop p99s.
 struct Worst {
+    /// That sum.
     cost: Vec<f64>,
+    /// The path's first call.
     next: Vec<Option<EdgeIndex>>,
+    /// How many calls it has.
+    len: Vec<usize>,
+    /// Its largest hops, by p99 cost, largest first (the earlier hop first on a tie).
+    top: Vec<[Option<(f64, EdgeIndex)>; TOP]>,
 }
 
 fn worst(cx: &Context, own: &[Option<Own>]) -> Worst {
@@ -310,10 +287,13 @@ fn worst(cx: &Context, own: &[Option<Own>]) -> Worst {
     let mut w = Worst {
         cost: vec![0.0; n],
         next: vec![None; n],
+        len: vec![0; n],
+        top: vec![[None; TOP]; n],
     };
     // Tarjan lists components sinks first: every callee is final before its callers. Calls inside
     // a cycle add nothing (the cycle is S107's finding).
     for (id, members) in sync.components.iter().enumerate() {
+        let mut chosen = None;
         for &member in members {
             for (e, target, edge) in cx
                 .graph
@@ -323,8 +303,8 @@ fn worst(cx: &Context, own: &[Option<Own>]) -> Worst {
                 if t == id {
                     continue;
                 }
-                let hop = Hop::of_call(own[target.index()], &call(cx, edge).options);
-                let cost = hop.p99() + w.cost[t];
+                let hop = Hop::of_call(own[target.index()], &call(cx, edge).options).p99();
+                let cost = hop + w.cost[t];
                 let better = match w.next[id] {
                     None => true,
                     Some(n) => cost > w.cost[id] || cost == w.cost[id] && e < n,
@@ -332,18 +312,174 @@ fn worst(cx: &Context, own: &[Option<Own>]) -> Worst {
                 if better {
                     w.cost[id] = cost;
                     w.next[id] = Some(e);
+                    chosen = Some((hop, e, t));
+                }
+            }
+        }
+        if let Some((hop, e, t)) = chosen {
+            w.len[id] = w.len[t] + 1;
+            let mut top = [None; TOP];
+            let mut rest = w.top[t].iter().flatten().copied().peekable();
+            let mut this = Some((hop, e));
+            for slot in &mut top {
+                *slot = match (this, rest.peek()) {
+                    (Some(h), Some(&r)) if h.0 >= r.0 => this.take(),
+                    (_, Some(_)) => rest.next(),
+                    (Some(_), None) => this.take(),
+                    (None, None) => None,
+                };
+            }
+            w.top[id] = top;
+        }
+    }
+    w
+}
+
+/// The components on the entrypoints' worst paths, as a forest: each points to the component its
+/// path goes to next. Sums are drawn once per component, from the end of the paths back, and each
+/// entrypoint adds its own work to the sums of its component.
+struct Forest {
+    /// First child, next sibling, and the child with the largest subtree; `NONE` for none.
+    child: Vec<u32>,
+    sibling: Vec<u32>,
+    heavy: Vec<u32>,
+    /// First entrypoint (service index) of a component, and the next one of the same component.
+    entry: Vec<u32>,
+    next_entry: Vec<u32>,
+    roots: Vec<u32>,
+}
+
+const NONE: u32 = u32::MAX;
+
+fn forest(cx: &Context, w: &Worst) -> Forest {
+    let sync = cx.sync();
+    let n = sync.components.len();
+    let comp = |node: NodeIndex| sync.component[node.index()] as usize;
+    let parent = |c: usize| w.next[c].map(|e| comp(ends(cx, e).1));
+    let mut f = Forest {
+        child: vec![NONE; n],
+        sibling: vec![NONE; n],
+        heavy: vec![NONE; n],
+        entry: vec![NONE; n],
+        next_entry: vec![NONE; cx.model.services.len()],
+        roots: Vec::new(),
+    };
+    let mut needed = vec![false; n];
+    for (si, service) in cx.model.services.iter().enumerate().rev() {
+        if service.budget.is_none() {
+            continue;
+        }
+        let mut c = comp(cx.graph.service_node(si));
+        f.next_entry[si] = f.entry[c];
+        f.entry[c] = si as u32;
+        // Each component is walked once, so marking the paths is linear.
+        while !needed[c] {
+            needed[c] = true;
+            match parent(c) {
+                Some(p) => c = p,
+                None => break,
+            }
+        }
+    }
+    // Callers come after their callees in Tarjan's order: walking it backwards, a component's
+    // subtree is complete before it is added to its parent's.
+    let mut size = vec![1u32; n];
+    for c in (0..n).rev() {
+        if !needed[c] {
+            continue;
+        }
+        match parent(c) {
+            Some(p) => {
+                f.sibling[c] = f.child[p];
+                f.child[p] = c as u32;
+                size[p] += size[c];
+                let h = f.heavy[p];
+                if h == NONE || size[c] > size[h as usize] {
+                    f.heavy[p] = c as u32;
+                }
+            }
+            None => f.roots.push(c as u32),
+        }
+    }
+    f.roots.reverse();
+    f
+}
+
+/// Estimates every entrypoint's p99 and returns those above their budget, as (service index,
+/// estimate). Each component of the forest is drawn once: a child's sums are its parent's plus
+/// its own hop. The child with the largest subtree takes over its parent's sums in place and the
+/// others get copies, so at most a logarithmic number of sums are held at once.
+fn estimates(cx: &Context, w: &Worst, own: &[Option<Own>]) -> Vec<(usize, f64)> {
+    let f = forest(cx, w);
+    let mut strata = Strata::default();
+    let mut found = Vec::new();
+    let mut scratch = vec![0.0; SAMPLES];
+    let mut visit = |c: usize, sums: &[f64], strata: &mut Strata| {
+        let mut si = f.entry[c];
+        while si != NONE {
+            let service = &cx.model.services[si as usize];
+            let node = cx.graph.service_node(si as usize);
+            scratch.copy_from_slice(sums);
+            strata.add(
+                &mut scratch,
+                entry_seed(node),
+                &Hop::new(own[node.index()], None, 1, 1),
+            );
+            let p99 = p99_of(&mut scratch);
+            let budget = service
+                .budget
+                .as_ref()
+                .map_or(f64::INFINITY, |b| b.value.as_millis());
+            if p99 > budget {
+                found.push((si as usize, p99));
+            }
+            si = f.next_entry[si as usize];
+        }
+    };
+    let hop_into = |c: usize, sums: &mut Vec<f64>, strata: &mut Strata| {
+        let e = w.next[c].expect("a child has a path onwards");
+        let target = ends(cx, e).1;
+        let hop = Hop::of_call(own[target.index()], &call(cx, cx.graph.graph[e]).options);
+        strata.add(sums, call_seed(e), &hop);
+    };
+    // Frames: a component, its sums, and the next child to visit with a copy.
+    let mut stack: Vec<(usize, Vec<f64>, u32)> = Vec::new();
+    for &root in &f.roots {
+        let root = root as usize;
+        let sums = vec![0.0; SAMPLES];
+        visit(root, &sums, &mut strata);
+        stack.push((root, sums, f.child[root]));
+        while let Some((c, sums, cursor)) = stack.last_mut() {
+            let mut k = *cursor;
+            while k != NONE && k == f.heavy[*c] {
+                k = f.sibling[k as usize];
+            }
+            if k != NONE {
+                *cursor = f.sibling[k as usize];
+                let mut copy = sums.clone();
+                let k = k as usize;
+                hop_into(k, &mut copy, &mut strata);
+                visit(k, &copy, &mut strata);
+                stack.push((k, copy, f.child[k]));
+            } else {
+                let (c, mut sums, _) = stack.pop().expect("the loop holds a frame");
+                let h = f.heavy[c];
+                if h != NONE {
+                    let h = h as usize;
+                    hop_into(h, &mut sums, &mut strata);
+                    visit(h, &sums, &mut strata);
+                    stack.push((h, sums, f.child[h]));
                 }
             }
         }
     }
-    w
+    found
 }
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     if cx.model.services.iter().all(|s| s.budget.is_none()) {
         return;
     }
-    let sync = cx.sync();
     let own: Vec<Option<Own>> = cx
         .graph
         .graph
@@ -351,72 +487,65 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         .map(|n| Own::from_latency(latency(cx, n)))
         .collect();
     let w = worst(cx, &own);
-    let mut sampler = Sampler::default();
-    for (si, service) in cx.model.services.iter().enumerate() {
-        let Some(budget) = &service.budget else {
-            continue;
-        };
-        let entry = cx.graph.service_node(si);
-        let mut edges = Vec::new();
-        let mut at = sync.component[entry.index()] as usize;
-        while let Some(e) = w.next[at] {
-            edges.push(e);
-            at = sync.component[ends(cx, e).1.index()] as usize;
-        }
-        let mut hops = vec![Hop::new(own[entry.index()], None, 1, 1)];
-        hops.extend(edges.iter().map(|&e| {
-            let target = ends(cx, e).1;
-            Hop::of_call(own[target.index()], &call(cx, cx.graph.graph[e]).options)
-        }));
-        let budget_ms = budget.value.as_millis();
-        let Some(p99) = sampler.over_budget(&hops, budget_ms) else {
-            continue;
-        };
-        out.push(diagnostic(cx, entry, &edges, &hops, p99, budget_ms));
+    for (si, p99) in estimates(cx, &w, &own) {
+        out.push(diagnostic(cx, &w, &own, si, p99));
     }
 }
 
-fn diagnostic(
-    cx: &Context,
-    entry: NodeIndex,
-    edges: &[EdgeIndex],
-    hops: &[Hop],
-    p99: f64,
-    budget_ms: f64,
-) -> Diagnostic {
+fn diagnostic(cx: &Context, w: &Worst, own: &[Option<Own>], si: usize, p99: f64) -> Diagnostic {
     let micros = |ms: f64| (ms * 1000.0).round() as u64;
-    let service = &cx.model.services[cx.graph.node_ref(entry).index as usize];
+    let sync = cx.sync();
+    let comp = |node: NodeIndex| sync.component[node.index()] as usize;
+    let service = &cx.model.services[si];
     let name = &service.name.value;
-    // Hop i's node: the entrypoint, then each call's callee.
-    let node_of = |i: usize| {
-        if i == 0 {
-            entry
-        } else {
-            ends(cx, edges[i - 1]).1
-        }
-    };
-    // The hops that dominate: by p99 cost, the fewest (at most three) that make two thirds of
-    // the sum.
-    let costs: Vec<f64> = hops.iter().map(Hop::p99).collect();
-    let sum: f64 = costs.iter().sum();
-    let mut order: Vec<usize> = (0..hops.len()).filter(|&i| costs[i] > 0.0).collect();
-    order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]).then(a.cmp(&b)));
-    let mut dominant = Vec::new();
-    let mut covered = 0.0;
-    for &i in &order {
-        if dominant.len() == 3 || covered >= sum * 2.0 / 3.0 {
+    let entry = cx.graph.service_node(si);
+    let budget_ms = service.budget.as_ref().map_or(0.0, |b| b.value.as_millis());
+    let start = comp(entry);
+    // The first hops of the path; a long one is cut short.
+    let mut edges = Vec::new();
+    let mut at = start;
+    while let Some(e) = w.next[at] {
+        if edges.len() == SHOWN_HOPS {
             break;
         }
-        covered += costs[i];
-        dominant.push(i);
+        edges.push(e);
+        at = comp(ends(cx, e).1);
+    }
+    let mut path = path_names(cx, entry, &edges, 0);
+    let more = w.len[start] - edges.len();
+    if more > 0 {
+        path.push_str(&format!(" → … {more} more calls"));
+    }
+    let hop_of = |e: EdgeIndex| {
+        let target = ends(cx, e).1;
+        Hop::of_call(own[target.index()], &call(cx, cx.graph.graph[e]).options)
+    };
+    // The hops that dominate: by p99 cost, the fewest (at most three) that make two thirds of
+    // the sum. `None` is the entrypoint's own work.
+    let own_cost = Hop::new(own[entry.index()], None, 1, 1).p99();
+    let sum = own_cost + w.cost[start];
+    let mut candidates: Vec<(f64, Option<EdgeIndex>)> = vec![(own_cost, None)];
+    candidates.extend(w.top[start].iter().flatten().map(|&(c, e)| (c, Some(e))));
+    candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut dominant = Vec::new();
+    let mut covered = 0.0;
+    for (cost, e) in candidates {
+        if dominant.len() == TOP || covered >= sum * 2.0 / 3.0 || cost <= 0.0 {
+            break;
+        }
+        covered += cost;
+        dominant.push((cost, e));
     }
     let dominant_names: Vec<String> = dominant
         .iter()
-        .map(|&i| {
-            let who = cx.graph.name(cx.model, node_of(i));
-            match hops[i].fan_out {
-                1 => format!("{who} (p99 {})", human(micros(costs[i]))),
-                k => format!("{who} (slowest of {k}, p99 {})", human(micros(costs[i]))),
+        .map(|&(cost, e)| {
+            let Some(e) = e else {
+                return format!("{name} itself (p99 {})", human(micros(cost)));
+            };
+            let who = cx.graph.name(cx.model, ends(cx, e).1);
+            match hop_of(e).fan_out {
+                1 => format!("{who} (p99 {})", human(micros(cost))),
+                k => format!("{who} (slowest of {k}, p99 {})", human(micros(cost))),
             }
         })
         .collect();
@@ -429,8 +558,6 @@ fn diagnostic(
             dominant_names[n - 1]
         ),
     };
-    let shown = edges.len().saturating_sub(SHOWN_HOPS);
-    let path = path_names(cx, entry, &edges[shown..], shown);
     // Whole milliseconds read best; a finding less than a millisecond over keeps its digits.
     let p99 = if p99 - budget_ms >= 1.0 {
         p99.round()
@@ -443,9 +570,10 @@ fn diagnostic(
     // A budget the path could meet: the estimate rounded up to 10ms (100ms above a second).
     let step = if p99 < 1000.0 { 10.0 } else { 100.0 };
     let meetable = human(micros((p99 / step).ceil() * step));
-    let top = dominant
-        .first()
-        .map_or(&name.0[..], |&i| cx.graph.name(cx.model, node_of(i)));
+    let top = match dominant.first() {
+        Some(&(_, Some(e))) => cx.graph.name(cx.model, ends(cx, e).1),
+        _ => &name.0[..],
+    };
     let mut d = Diagnostic::new(
         &META,
         service.name.span,
@@ -459,14 +587,19 @@ fn diagnostic(
         "tail latencies compound: each hop adds a chance of a slow moment, so the path is slow for far more requests than any one hop; take a hop off the user's path (an event and a local copy instead of a call), cut the tail of {top} (caching, precomputing), call independent services in parallel, or agree on a budget the path can meet (`budget: {meetable}`)"
     ))
     .path(format!("services.{name}"));
-    for (i, &e) in edges.iter().enumerate().skip(shown) {
+    // The shown hops, and the dominant ones further down.
+    let further = dominant
+        .iter()
+        .filter_map(|&(_, e)| e)
+        .filter(|e| !edges.contains(e));
+    for e in edges.iter().copied().chain(further) {
         let (a, b) = ends(cx, e);
-        let hop = &hops[i + 1];
+        let hop = hop_of(e);
         let mut label = format!(
             "{} → {}: p99 {}",
             cx.graph.name(cx.model, a),
             cx.graph.name(cx.model, b),
-            human(micros(costs[i + 1]))
+            human(micros(hop.p99()))
         );
         if hop.fan_out > 1 {
             label.push_str(&format!(", slowest of {}", hop.fan_out));
@@ -493,7 +626,7 @@ mod tests {
     }
 
     fn est(hops: &[Hop]) -> f64 {
-        Sampler::default().estimate(hops)
+        estimate(hops)
     }
 
     fn hop(p50: f64, p99: f64) -> Hop {
@@ -618,8 +751,8 @@ services:
     }
 
     #[test]
-    fn timeouts_that_fit_the_budget_skip_the_estimate() {
-        // 20ms + 40ms + 40ms can exceed nothing above 100ms + the entry's p99.
+    fn timeouts_keep_a_slow_callee_within_the_budget() {
+        // api's own p99 is 900ms, but the call gives up after 40ms, twice: 20ms + 80ms at most.
         let found = run(
             check,
             "topolint: 1
@@ -633,5 +766,55 @@ services:
 ",
         );
         assert!(found.is_empty(), "{found:#?}");
+    }
+
+    #[test]
+    fn entrypoints_that_share_a_path_are_each_estimated() {
+        // Constant latencies make every estimate an exact sum: e1 → x → y is 10 + 20 + 30,
+        // e2 → x → y is 5 + 20 + 30, x → y is 20 + 30, y alone 30.
+        let found = run(
+            check,
+            "topolint: 1
+defaults:
+  calls: { timeout: 1s }
+services:
+  e1: { latency: { p50: 10ms, p99: 10ms }, budget: 59ms, calls: [{ to: x }] }
+  e2: { latency: { p50: 5ms, p99: 5ms }, budget: 55ms, calls: [{ to: x }] }
+  x: { latency: { p50: 20ms, p99: 20ms }, budget: 49ms, calls: [{ to: y }] }
+  y: { latency: { p50: 30ms, p99: 30ms }, budget: 30ms }
+  e3: { latency: { p50: 1ms, p99: 1ms }, budget: 100ms, calls: [{ to: y }, { to: x }] }
+",
+        );
+        let messages: Vec<_> = found.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "estimated p99 of e1 → x → y is 60ms, 1ms over e1's budget of 59ms; y (p99 30ms) and x (p99 20ms) dominate",
+                "estimated p99 of x → y is 50ms, 1ms over x's budget of 49ms; y (p99 30ms) and x itself (p99 20ms) dominate",
+            ]
+        );
+    }
+
+    #[test]
+    fn long_paths_are_cut_short_in_the_message() {
+        let mut yaml = String::from("topolint: 1\nservices:\n");
+        for i in 0..40 {
+            yaml.push_str(&format!(
+                "  s{i}: {{ latency: {{ p50: 5ms, p99: 5ms }}, calls: [{{ to: s{}, timeout: 1s }}] }}\n",
+                i + 1
+            ));
+        }
+        yaml.push_str("  s40: { latency: { p50: 5ms, p99: 5ms }, budget: 1ms }\n");
+        yaml = yaml.replacen("  s0: {", "  s0: { budget: 100ms,", 1);
+        let found = run(check, &yaml);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(
+            found[0]
+                .message
+                .starts_with("estimated p99 of s0 → s1 → s2 → s3 → s4 → s5 → s6 → s7 → s8 → s9 → s10 → s11 → s12 → … 28 more calls is 205ms"),
+            "{}",
+            found[0].message
+        );
+        assert_eq!(found[0].related.len(), SHOWN_HOPS);
     }
 }
