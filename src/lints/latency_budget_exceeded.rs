@@ -101,7 +101,8 @@ impl Own {
     /// The latency below which a share `q` of requests fall.
     fn quantile(&self, q: f64) -> f64 {
         match &self.dist {
-            Some(d) => d.inverse_cdf(q.clamp(0.0, 1.0)),
+            // Just below 1: the slowest of an absurd fan-out stays finite.
+            Some(d) => d.inverse_cdf(if q.is_nan() { 1.0 } else { q }.clamp(0.0, 1.0 - 1e-15)),
             None => self.median,
         }
     }
@@ -164,6 +165,10 @@ impl Hop {
                 return spent;
             }
             let pass = own.cdf(t);
+            if pass >= 1.0 || pass.is_nan() {
+                // Every attempt beats the timeout but for rounding: this one counts as timed out.
+                return spent;
+            }
             q = ((q - pass) / (1.0 - pass)).clamp(0.0, 1.0);
         }
         t * self.attempts as f64
@@ -816,5 +821,19 @@ services:
             found[0].message
         );
         assert_eq!(found[0].related.len(), SHOWN_HOPS);
+    }
+
+    #[test]
+    fn absurd_values_stay_finite() {
+        let own = Own::fit(Some(20.0), Some(100.0));
+        for hop in [
+            Hop::new(own, Some(1e15), u64::MAX, u64::MAX),
+            Hop::new(own, Some(1e-3), u64::MAX, 1),
+            Hop::new(own, None, 1, u64::MAX),
+            Hop::new(Own::fit(Some(0.0), Some(1e15)), Some(1.0), 3, 2),
+        ] {
+            assert!(hop.p99().is_finite(), "{hop:?}");
+            assert!(est(&[hop]).is_finite(), "{hop:?}");
+        }
     }
 }
