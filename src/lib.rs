@@ -14,6 +14,7 @@ pub mod report;
 pub mod schema;
 pub mod source;
 pub mod suggest;
+pub mod synth;
 
 use diagnostic::Diagnostic;
 use graph::Graph;

@@ -1,8 +1,6 @@
 //! Merging the files' documents into one model: the shared namespace (T004 for a name defined
 //! twice) and every reference checked against it (T003, with "did you mean").
 
-use std::collections::hash_map::Entry;
-
 use crate::diagnostic::Diagnostic;
 use crate::lints::meta;
 use crate::model::*;
@@ -71,101 +69,80 @@ pub fn merge(
         ));
         return model;
     }
-    model.names.reserve(total);
     register_names(&mut model, diagnostics);
     check_references(&model, diagnostics);
     model
 }
 
 fn register_names(model: &mut Model, diagnostics: &mut Vec<Diagnostic>) {
-    let mut defined: Vec<(NodeKind, Vec<(Name, Span)>)> = Vec::new();
-    defined.push((
-        NodeKind::Service,
-        model
-            .services
-            .iter()
-            .map(|n| (n.name.value.clone(), n.name.span))
-            .collect(),
-    ));
-    defined.push((
-        NodeKind::External,
-        model
-            .externals
-            .iter()
-            .map(|n| (n.name.value.clone(), n.name.span))
-            .collect(),
-    ));
-    defined.push((
-        NodeKind::Channel,
-        model
-            .channels
-            .iter()
-            .map(|n| (n.name.value.clone(), n.name.span))
-            .collect(),
-    ));
-    defined.push((
-        NodeKind::Broker,
-        model
-            .brokers
-            .iter()
-            .map(|n| (n.name.value.clone(), n.name.span))
-            .collect(),
-    ));
-    defined.push((
-        NodeKind::Message,
-        model
-            .messages
-            .iter()
-            .map(|n| (n.name.value.clone(), n.name.span))
-            .collect(),
-    ));
-    defined.push((
-        NodeKind::Datastore,
-        model
-            .datastores
-            .iter()
-            .map(|n| (n.name.value.clone(), n.name.span))
-            .collect(),
-    ));
+    let lists = [
+        (
+            NodeKind::Service,
+            model
+                .services
+                .iter()
+                .map(|n| n.name.span)
+                .collect::<Vec<_>>(),
+        ),
+        (
+            NodeKind::External,
+            model.externals.iter().map(|n| n.name.span).collect(),
+        ),
+        (
+            NodeKind::Channel,
+            model.channels.iter().map(|n| n.name.span).collect(),
+        ),
+        (
+            NodeKind::Broker,
+            model.brokers.iter().map(|n| n.name.span).collect(),
+        ),
+        (
+            NodeKind::Message,
+            model.messages.iter().map(|n| n.name.span).collect(),
+        ),
+        (
+            NodeKind::Datastore,
+            model.datastores.iter().map(|n| n.name.span).collect(),
+        ),
+    ];
     // Names are registered in file order so that "first defined" is the earlier definition.
-    let mut all: Vec<(Span, NodeKind, u32, Name)> = Vec::new();
-    for (kind, names) in defined {
-        for (index, (name, span)) in names.into_iter().enumerate() {
-            all.push((span, kind, index as u32, name));
+    let mut all: Vec<(Span, NodeRef)> = Vec::new();
+    for (kind, spans) in lists {
+        for (index, span) in spans.into_iter().enumerate() {
+            all.push((
+                span,
+                NodeRef {
+                    kind,
+                    index: index as u32,
+                },
+            ));
         }
     }
-    all.sort_by_key(|(span, ..)| (span.file, span.start));
-    for (span, kind, index, name) in all {
-        let first = match model.names.entry(name) {
-            Entry::Vacant(slot) => {
-                slot.insert(NodeRef { kind, index });
-                continue;
-            }
-            Entry::Occupied(slot) => (*slot.get(), slot.key().clone()),
+    all.sort_by_key(|(span, _)| (span.file, span.start));
+    for (span, node) in all {
+        let Err(first) = model.register(node) else {
+            continue;
         };
-        {
-            {
-                let (first, key) = first;
-                let first_span = model.node_name(first).span;
-                let what = if first.kind == kind {
-                    format!("{} `{key}` is defined twice", kind.as_str())
-                } else {
-                    format!(
-                        "`{key}` is defined twice: as {} {} and as {} {}",
-                        first.kind.article(),
-                        first.kind.as_str(),
-                        kind.article(),
-                        kind.as_str()
-                    )
-                };
-                diagnostics.push(
-                    Diagnostic::new(&meta::DUPLICATE_NAME, span, what)
-                        .label("defined again here")
-                        .related(first_span, "first defined here")
-                        .help("services, externals, channels, brokers, messages and datastores share one namespace: rename one of them"),
-                );
-            }
-        }
+        let kind = node.kind;
+        let key = &model.node_name(node).value;
+        let first_span = model.node_name(first).span;
+        let what = if first.kind == kind {
+            format!("{} `{key}` is defined twice", kind.as_str())
+        } else {
+            format!(
+                "`{key}` is defined twice: as {} {} and as {} {}",
+                first.kind.article(),
+                first.kind.as_str(),
+                kind.article(),
+                kind.as_str()
+            )
+        };
+        diagnostics.push(
+            Diagnostic::new(&meta::DUPLICATE_NAME, span, what)
+                .label("defined again here")
+                .related(first_span, "first defined here")
+                .help("services, externals, channels, brokers, messages and datastores share one namespace: rename one of them"),
+        );
     }
 }
 
@@ -204,7 +181,7 @@ struct Checker<'m> {
 
 impl Checker<'_> {
     fn check(&mut self, name: &Spanned<Name>, expect: &Expect, role: &str) {
-        match self.model.names.get(&name.value) {
+        match self.model.lookup(&name.value) {
             Some(node) if expect.kinds.contains(&node.kind) => {}
             Some(node) => {
                 let section = expect.kinds[0].section();
@@ -222,7 +199,7 @@ impl Checker<'_> {
                     )
                     .label(format!("{role} must name {}", expect.what))
                     .related(
-                        self.model.node_name(*node).span,
+                        self.model.node_name(node).span,
                         format!("`{}` is defined here", name.value),
                     )
                     .help(format!("name {} defined under `{section}:`", expect.what)),
@@ -235,8 +212,8 @@ impl Checker<'_> {
                         .model
                         .names
                         .iter()
-                        .filter(|(_, n)| expect.kinds.contains(&n.kind))
-                        .map(|(k, _)| k.0.as_str());
+                        .filter(|n| expect.kinds.contains(&n.kind))
+                        .map(|n| self.model.node_name(n).value.0.as_str());
                     suggest::hint(&name.value, candidates)
                 } else {
                     String::new()

@@ -8,7 +8,7 @@
 mod values;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
@@ -571,12 +571,81 @@ pub struct Model {
     /// Each file's `system` name, if any.
     pub systems: Vec<(FileId, Spanned<String>)>,
     /// Name → node, over the shared namespace.
-    pub names: HashMap<Name, NodeRef>,
+    pub names: NameIndex,
+}
+
+/// Name → node over the shared namespace. The table holds only node references and compares
+/// names through the model, so no name is copied.
+#[derive(Clone, Default)]
+pub struct NameIndex {
+    table: hashbrown::HashTable<NodeRef>,
+    hasher: rustc_hash::FxBuildHasher,
+}
+
+impl std::fmt::Debug for NameIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NameIndex({} names)", self.table.len())
+    }
+}
+
+impl NameIndex {
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = NodeRef> + '_ {
+        self.table.iter().copied()
+    }
 }
 
 impl Model {
     pub fn lookup(&self, name: &str) -> Option<NodeRef> {
-        self.names.get(&Name(name.to_string())).copied()
+        let hash = self.names.hasher.hash_one(name);
+        self.names
+            .table
+            .find(hash, |n| &*self.node_name(*n).value.0 == name)
+            .copied()
+    }
+
+    /// Registers a node's name; returns the node already holding it, if any.
+    pub fn register(&mut self, node: NodeRef) -> Result<(), NodeRef> {
+        let hasher = self.names.hasher;
+        let (services, externals, channels, brokers, messages, datastores) = (
+            &self.services,
+            &self.externals,
+            &self.channels,
+            &self.brokers,
+            &self.messages,
+            &self.datastores,
+        );
+        let name_of = |n: &NodeRef| -> &str {
+            let i = n.index as usize;
+            match n.kind {
+                NodeKind::Service => &services[i].name.value.0,
+                NodeKind::External => &externals[i].name.value.0,
+                NodeKind::Channel => &channels[i].name.value.0,
+                NodeKind::Broker => &brokers[i].name.value.0,
+                NodeKind::Message => &messages[i].name.value.0,
+                NodeKind::Datastore => &datastores[i].name.value.0,
+            }
+        };
+        let name = name_of(&node);
+        let hash = hasher.hash_one(name);
+        match self.names.table.entry(
+            hash,
+            |n| name_of(n) == name,
+            |n| hasher.hash_one(name_of(n)),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(e) => Err(*e.get()),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(node);
+                Ok(())
+            }
+        }
     }
 
     pub fn node_name(&self, node: NodeRef) -> &Spanned<Name> {

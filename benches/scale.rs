@@ -1,0 +1,233 @@
+//! `cargo bench --bench scale`: load, graph, rule families, output formats and end to end on
+//! synthetic topologies of 1k, 10k and 100k services, with peak memory, beside a bare
+//! event-by-event parse of the same text with the same parser (the floor for any YAML tool).
+//!
+//! Sizes can be chosen: `cargo bench --bench scale -- 1000 10000`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use saphyr_parser::Parser;
+use topolint::graph::Graph;
+use topolint::lints::engine::{self, RuleConfig};
+use topolint::load::{self, Limits};
+use topolint::report::{self, Format, Report};
+use topolint::source::Sources;
+
+/// The fastest of `runs` timings of `f` (the least disturbed by the rest of the machine).
+fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut best = Duration::MAX;
+    let mut last = None;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let value = f();
+        best = best.min(start.elapsed());
+        last = Some(value);
+    }
+    (best, last.expect("runs > 0"))
+}
+
+fn bare_parse(text: &str) -> usize {
+    let mut events = 0;
+    for event in Parser::new_from_str(text) {
+        event.expect("synthetic YAML parses");
+        events += 1;
+    }
+    events
+}
+
+fn load_text(name: &str, text: &str) -> load::Loaded {
+    let mut sources = Sources::default();
+    let (file, _) = load::from_bytes(
+        PathBuf::from(name),
+        name.to_string(),
+        text.as_bytes().to_vec(),
+    );
+    sources.add(file);
+    load::load_sources(sources, &[], &Limits::default())
+}
+
+/// Runs `program args` through a freshly started copy of this binary that waits for it and
+/// reports its peak RSS: a child inherits its parent's peak at fork, so measuring a direct child
+/// of this (large) process would report this process's size.
+fn measured(program: &Path, args: &[&std::ffi::OsStr]) -> (f64, f64) {
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(exe)
+        .args(["--child", "measure"])
+        .arg(program)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut parts = text.split_whitespace().map(|p| p.parse::<f64>().unwrap());
+    (parts.next().unwrap(), parts.next().unwrap())
+}
+
+/// Peak RSS (MiB) of a run of this binary as `--child WHAT FILE`.
+fn child_peak(what: &str, file: &Path) -> f64 {
+    let exe = std::env::current_exe().unwrap();
+    measured(&exe, &["--child".as_ref(), what.as_ref(), file.as_os_str()]).1
+}
+
+/// `topolint check FILE` from disk: (seconds, peak RSS MiB).
+fn end_to_end(file: &Path) -> (f64, f64) {
+    let args: Vec<&std::ffi::OsStr> = [
+        "check",
+        "--format",
+        "json",
+        "--output",
+        "/dev/null",
+        "--fail-on",
+        "never",
+    ]
+    .iter()
+    .map(|a| a.as_ref())
+    .chain([file.as_os_str()])
+    .collect();
+    measured(Path::new(env!("CARGO_BIN_EXE_topolint")), &args)
+}
+
+/// The intermediary: runs the command, waits with wait4, prints `seconds peak_mib`.
+fn measure(program: &str, args: &[String]) {
+    let start = Instant::now();
+    let child = Command::new(program).args(args).spawn().unwrap();
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    println!(
+        "{} {}",
+        start.elapsed().as_secs_f64(),
+        usage.ru_maxrss as f64 / 1024.0
+    );
+}
+
+fn child(what: &str, file: &str) {
+    let text = std::fs::read_to_string(file).unwrap();
+    match what {
+        "parse" => {
+            std::hint::black_box(bare_parse(&text));
+        }
+        "load" => {
+            let loaded = load_text(file, &text);
+            let graph = Graph::build(&loaded.model);
+            std::hint::black_box((loaded.model.services.len(), graph.graph.edge_count()));
+        }
+        _ => unreachable!(),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        match args[i + 1].as_str() {
+            "measure" => measure(&args[i + 2], &args[i + 3..]),
+            what => child(what, &args[i + 2]),
+        }
+        return;
+    }
+    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let sizes = if sizes.is_empty() {
+        vec![1_000, 10_000, 100_000]
+    } else {
+        sizes
+    };
+    let dir = tempfile::tempdir().unwrap();
+
+    println!("topolint scale benchmark (best of runs; peak = max RSS of a separate process)\n");
+    println!(
+        "{:>8} {:>8} {:>9} {:>9} {:>6} {:>8} {:>8} {:>7} {:>9} {:>9} {:>6} {:>9} {:>6} {:>9}",
+        "services",
+        "file MB",
+        "parse ms",
+        "load ms",
+        "×parse",
+        "graph ms",
+        "lint ms",
+        "%load",
+        "parse MB",
+        "load MB",
+        "×file",
+        "e2e ms",
+        "×parse",
+        "e2e MB"
+    );
+    let mut detail = Vec::new();
+    for &n in &sizes {
+        let text = topolint::synth::topology(n, 42);
+        let file = dir.path().join(format!("synthetic-{n}.topology.yaml"));
+        std::fs::write(&file, &text).unwrap();
+        let mb = text.len() as f64 / 1e6;
+        let runs = if n >= 100_000 { 3 } else { 5 };
+
+        let (parse, _) = best(runs, || bare_parse(&text));
+        let (load_time, loaded) = best(runs, || load_text("synthetic.topology.yaml", &text));
+        assert!(!loaded.has_errors(), "synthetic topology has load errors");
+        let (graph_time, graph) = best(runs, || Graph::build(&loaded.model));
+        let config = RuleConfig::default();
+        let (lint_time, outcome) = best(runs, || engine::lint(&loaded.model, &graph, &config));
+
+        let mut families = Vec::new();
+        for family in ["S", "A", "C", "D", "L"] {
+            let mut only = RuleConfig::default();
+            only.enabled = topolint::config::resolve_selector(family)
+                .unwrap()
+                .into_iter()
+                .collect();
+            let (t, _) = best(runs, || engine::lint(&loaded.model, &graph, &only));
+            families.push(format!("{family}: {:.1} ms", t.as_secs_f64() * 1e3));
+        }
+        let report = Report {
+            sources: &loaded.sources,
+            diagnostics: &outcome.diagnostics,
+            suppressed: &outcome.suppressed,
+        };
+        let mut formats = Vec::new();
+        for format in [Format::Human, Format::Concise, Format::Json, Format::Github] {
+            let (t, out) = best(runs.min(3), || report::render(format, &report, false));
+            formats.push(format!(
+                "{format:?}: {:.1} ms ({} KB)",
+                t.as_secs_f64() * 1e3,
+                out.len() / 1024
+            ));
+        }
+
+        let parse_peak = child_peak("parse", &file);
+        let load_peak = child_peak("load", &file);
+        let (e2e, e2e_peak) = (0..runs.min(3))
+            .map(|_| end_to_end(&file))
+            .fold((f64::MAX, 0.0f64), |a, b| (a.0.min(b.0), a.1.max(b.1)));
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        println!(
+            "{:>8} {:>8.1} {:>9.1} {:>9.1} {:>6.2} {:>8.1} {:>8.1} {:>6.1}% {:>9.1} {:>9.1} {:>6.2} {:>9.1} {:>6.2} {:>9.1}",
+            n,
+            mb,
+            ms(parse),
+            ms(load_time),
+            load_time.as_secs_f64() / parse.as_secs_f64(),
+            ms(graph_time),
+            ms(lint_time),
+            100.0 * lint_time.as_secs_f64() / load_time.as_secs_f64(),
+            parse_peak,
+            load_peak,
+            load_peak / mb,
+            e2e * 1e3,
+            e2e / parse.as_secs_f64(),
+            e2e_peak,
+        );
+        detail.push(format!(
+            "{n} services: {} findings; rule families {}; formats {}",
+            outcome.diagnostics.len(),
+            families.join(", "),
+            formats.join(", ")
+        ));
+    }
+    println!();
+    for line in detail {
+        println!("{line}");
+    }
+    println!(
+        "\n×parse: time over the bare event parse of the same text; ×file: peak MB over the file's MB."
+    );
+    println!("e2e: the release binary, `check --format json`, reading the file from disk.");
+}
