@@ -91,6 +91,8 @@ fn end_to_end(file: &Path) -> (f64, f64) {
 /// The intermediary: runs the command, waits with wait4, prints `seconds peak_mib`.
 fn measure(program: &str, args: &[String]) {
     let start = Instant::now();
+    // Reaped by wait4 below, which also gives its resource usage.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(program).args(args).spawn().unwrap();
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -169,11 +171,13 @@ fn main() {
 
         let mut families = Vec::new();
         for family in ["S", "A", "C", "D", "L"] {
-            let mut only = RuleConfig::default();
-            only.enabled = topolint::config::resolve_selector(family)
-                .unwrap()
-                .into_iter()
-                .collect();
+            let only = RuleConfig {
+                enabled: topolint::config::resolve_selector(family)
+                    .unwrap()
+                    .into_iter()
+                    .collect(),
+                ..RuleConfig::default()
+            };
             let (t, _) = best(runs, || engine::lint(&loaded.model, &graph, &only));
             families.push(format!("{family}: {:.1} ms", t.as_secs_f64() * 1e3));
         }

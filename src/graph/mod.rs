@@ -324,13 +324,17 @@ pub struct SyncAnalysis {
     pub depth: Vec<u32>,
     /// The first call of that chain, if any.
     pub next: Vec<Option<EdgeIndex>>,
+    /// The node the chain ends at, if it has a call.
+    pub end: Vec<Option<NodeIndex>>,
 }
 
 impl SyncAnalysis {
     fn new(g: &Graph) -> SyncAnalysis {
         let calls =
             petgraph::visit::EdgeFiltered::from_fn(&g.graph, |e| e.weight().kind == EdgeKind::Call);
-        let components = petgraph::algo::tarjan_scc(&calls);
+        // Kosaraju's algorithm is iterative in petgraph; Tarjan's recurses and overflows the stack
+        // on a chain of 100k services.
+        let components = petgraph::algo::kosaraju_scc(&calls);
         let mut component = vec![0u32; g.graph.node_count()];
         for (id, members) in components.iter().enumerate() {
             for &n in members {
@@ -360,11 +364,19 @@ impl SyncAnalysis {
                 }
             }
         }
+        let mut end: Vec<Option<NodeIndex>> = vec![None; components.len()];
+        for id in 0..components.len() {
+            if let Some(e) = next[id] {
+                let (_, target) = g.graph.edge_endpoints(e).expect("edge of this graph");
+                end[id] = end[component[target.index()] as usize].or(Some(target));
+            }
+        }
         SyncAnalysis {
             component,
             components,
             depth,
             next,
+            end,
         }
     }
 
@@ -374,9 +386,22 @@ impl SyncAnalysis {
 
     /// The calls of the longest chain from `node`, in order.
     pub fn chain(&self, g: &Graph, node: NodeIndex) -> Vec<EdgeIndex> {
+        self.chain_prefix(g, node, usize::MAX)
+    }
+
+    /// The node where the longest chain from `node` ends (`None` when it makes no call).
+    pub fn chain_end(&self, node: NodeIndex) -> Option<NodeIndex> {
+        self.end[self.component[node.index()] as usize]
+    }
+
+    /// The first `max` calls of the longest chain from `node`: bounded work per query.
+    pub fn chain_prefix(&self, g: &Graph, node: NodeIndex, max: usize) -> Vec<EdgeIndex> {
         let mut out = Vec::new();
         let mut at = self.component[node.index()] as usize;
         while let Some(edge) = self.next[at] {
+            if out.len() >= max {
+                break;
+            }
             out.push(edge);
             let (_, target) = g.graph.edge_endpoints(edge).expect("edge of this graph");
             at = self.component[target.index()] as usize;

@@ -1,10 +1,8 @@
 //! S101 deep-sync-chain: a long chain of synchronous calls from an entrypoint without a budget.
 
-use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
-use crate::graph::Graph;
-use crate::model::Model;
-
 use super::Context;
+use super::sync_common::{SHOWN_HOPS, path_names};
+use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 
 pub const META: RuleMeta = RuleMeta {
     code: "S101",
@@ -12,27 +10,6 @@ pub const META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     summary: "a synchronous chain from a user-facing service is longer than `max-sync-depth` and has no budget",
 };
-
-/// The names along a chain of calls, `a → b → c`. Where the chain passes through a cycle, the
-/// member it leaves from is named too.
-pub fn chain_names(
-    model: &Model,
-    g: &Graph,
-    start: petgraph::graph::NodeIndex,
-    edges: &[petgraph::graph::EdgeIndex],
-) -> Vec<String> {
-    let mut names = vec![g.name(model, start).to_string()];
-    let mut at = start;
-    for &e in edges {
-        let (from, to) = g.graph.edge_endpoints(e).expect("edge of this graph");
-        if from != at {
-            names.push(format!("(cycle) {}", g.name(model, from)));
-        }
-        names.push(g.name(model, to).to_string());
-        at = to;
-    }
-    names
-}
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let limit = cx.settings.max_sync_depth;
@@ -45,12 +22,23 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         if depth <= limit {
             continue;
         }
-        let chain = cx.sync().chain(cx.graph, node);
-        let names = chain_names(cx.model, cx.graph, node, &chain);
+        // Only the first hops are walked and shown, so that many entrypoints on one long chain
+        // stay linear in total; the chain's end is known without walking.
+        let chain = cx.sync().chain_prefix(cx.graph, node, SHOWN_HOPS);
+        let mut names = path_names(cx, node, &chain, 0);
+        if depth as usize > chain.len()
+            && let Some(end) = cx.sync().chain_end(node)
+        {
+            let more = depth as usize - chain.len() - 1;
+            names.push_str(&format!(
+                " → … {more} more calls … → {}",
+                cx.graph.name(cx.model, end)
+            ));
+        }
         let mut d = Diagnostic::new(
             &META,
             service.name.span,
-            format!("{}: {depth} synchronous calls, the limit is {limit}", names.join(" → ")),
+            format!("{names}: {depth} synchronous calls, the limit is {limit}"),
         )
         .label(format!("entrypoint of a chain of {depth} synchronous calls"))
         .help(format!(
@@ -58,7 +46,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             service.name.value
         ))
         .path(format!("services.{}", service.name.value));
-        let hops = chain.len();
+        let hops = depth;
         for (n, &e) in chain.iter().enumerate() {
             let edge = cx.graph.graph[e];
             let (from, to) = cx

@@ -133,7 +133,7 @@ impl<'a> Events<'a> {
                 self.replay.pop();
                 continue;
             }
-            let ev = self.from_parser()?;
+            let ev = self.parse_next()?;
             if let Event::Alias(id) = ev.event {
                 let Some(events) = self.anchors.get(&id).cloned() else {
                     return Err(
@@ -190,7 +190,7 @@ impl<'a> Events<'a> {
         Ok(ev)
     }
 
-    fn from_parser(&mut self) -> R<Ev<'a>> {
+    fn parse_next(&mut self) -> R<Ev<'a>> {
         match self.parser.next_event() {
             Some(Ok((event, span))) => {
                 let start = self.offset(span.start);

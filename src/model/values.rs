@@ -158,7 +158,7 @@ impl fmt::Display for Duration {
             (1_000_000, "s"),
         ];
         for (size, unit) in units {
-            if us >= size && us % (size / 10) == 0 {
+            if us >= size && us.is_multiple_of(size / 10) {
                 let whole = us / size;
                 let tenth = (us % size) / (size / 10);
                 return if tenth == 0 {
@@ -168,7 +168,7 @@ impl fmt::Display for Duration {
                 };
             }
         }
-        if us % 1000 == 0 {
+        if us.is_multiple_of(1000) {
             write!(f, "{}ms", us / 1000)
         } else if us >= 1000 {
             write!(f, "{:.1}ms", us as f64 / 1000.0)

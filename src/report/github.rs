@@ -30,7 +30,7 @@ pub fn render(report: &Report) -> String {
         };
         let mut message = d.message.clone();
         if let Some(help) = &d.help {
-            message.push_str("\n");
+            message.push('\n');
             message.push_str(help);
         }
         out.push_str(&format!(

@@ -74,7 +74,7 @@ pub fn expectations(text: &str) -> Vec<(u32, String)> {
     for (i, line) in text.lines().enumerate() {
         if let Some(pos) = line.find("# expect:") {
             for code in line[pos + "# expect:".len()..].split(',') {
-                let code = code.trim().split_whitespace().next().unwrap_or("");
+                let code = code.split_whitespace().next().unwrap_or("");
                 if !code.is_empty() {
                     out.push((i as u32 + 1, code.to_string()));
                 }
@@ -105,7 +105,7 @@ pub fn yaml_to_json(text: &str) -> Option<Value> {
     let mut anchors: std::collections::HashMap<usize, Value> = std::collections::HashMap::new();
     let mut anchor_stack: Vec<usize> = Vec::new();
     let mut root = None;
-    fn place(stack: &mut Vec<(Value, Option<String>)>, root: &mut Option<Value>, v: Value) {
+    fn place(stack: &mut [(Value, Option<String>)], root: &mut Option<Value>, v: Value) {
         match stack.last_mut() {
             None => *root = Some(v),
             Some((Value::Array(items), _)) => items.push(v),
