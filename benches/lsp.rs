@@ -1,0 +1,2 @@
+//! `cargo bench --bench lsp`: the language server's re-lint after a change (in progress).
+fn main() {}
