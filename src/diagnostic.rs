@@ -70,6 +70,10 @@ pub struct Diagnostic {
     pub related: Vec<Related>,
     /// The node's location as `allow: at:` accepts it (`services.web.calls[0]`).
     pub path: Option<String>,
+    /// `path` with list indexes replaced by the item's target (`services.web.calls[to=orders]`),
+    /// so that it survives edits elsewhere: what baselines and SARIF fingerprints key on. Filled
+    /// by the engine from `path` (see `lints::identity`).
+    pub identity: Option<String>,
 }
 
 impl Diagnostic {
@@ -84,6 +88,7 @@ impl Diagnostic {
             span,
             related: Vec::new(),
             path: None,
+            identity: None,
         }
     }
 

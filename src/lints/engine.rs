@@ -82,6 +82,7 @@ pub fn lint(model: &Model, graph: &Graph, config: &RuleConfig) -> Outcome {
             }
         }
     }
+    super::identity::fill(model, &mut found);
     let mut outcome = suppress(model, found, config);
     diagnostic::sort(&mut outcome.diagnostics);
     diagnostic::sort_by_key(&mut outcome.suppressed, |s| &s.diagnostic);

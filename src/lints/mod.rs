@@ -30,6 +30,7 @@ mod unmonitored_queue;
 mod unversioned_message;
 
 pub mod engine;
+pub mod identity;
 
 use std::sync::OnceLock;
 

@@ -1,0 +1,157 @@
+//! The identity of what a finding is about, stable under edits elsewhere in the topology.
+//!
+//! A diagnostic's `path` names list items by index (`services.web.calls[2]`), as `allow: at:`
+//! accepts it; inserting a call above shifts the index. Baselines and SARIF fingerprints need a
+//! name that survives that, so the identity names an item by what it points at instead:
+//! `services.web.calls[to=orders]`. Two items of one list that point at the same node are told
+//! apart by their order among themselves (`publishes[to=events#2]`), which only an edit of those
+//! very items changes.
+
+use crate::diagnostic::Diagnostic;
+use crate::model::{Model, Service};
+
+/// Fills `identity` from `path` for every diagnostic that has a path.
+pub fn fill(model: &Model, diagnostics: &mut [Diagnostic]) {
+    for d in diagnostics {
+        if let Some(path) = &d.path {
+            d.identity = Some(of_path(model, path));
+        }
+    }
+}
+
+/// The identity of a path: list indexes under `services.<name>` become the item's target; any
+/// other path is already free of indexes and is its own identity.
+pub fn of_path(model: &Model, path: &str) -> String {
+    keyed(model, path).unwrap_or_else(|| path.to_string())
+}
+
+fn keyed(model: &Model, path: &str) -> Option<String> {
+    let rest = path.strip_prefix("services.")?;
+    // Names may hold dots but never `[`: the list is the segment just before the first `[`.
+    let open = rest.find('[')?;
+    let dot = rest[..open].rfind('.')?;
+    let (name, list) = (&rest[..dot], &rest[dot + 1..open]);
+    let close = open + rest[open..].find(']')?;
+    let index: usize = rest[open + 1..close].parse().ok()?;
+    let tail = &rest[close + 1..];
+    let service = model.service(name)?;
+    let key = item_key(service, list, index)?;
+    Some(format!("services.{name}.{list}[{key}]{tail}"))
+}
+
+/// `to=orders`, `from=events`, a datastore's name; `#n` when the same key came before.
+fn item_key(service: &Service, list: &str, index: usize) -> Option<String> {
+    let keys: Vec<String> = match list {
+        "calls" => service
+            .calls
+            .iter()
+            .map(|c| format!("to={}", c.to.value))
+            .collect(),
+        "requests" => service
+            .requests
+            .iter()
+            .map(|r| format!("to={}", r.to.value))
+            .collect(),
+        "publishes" => service
+            .publishes
+            .iter()
+            .map(|p| format!("to={}", p.to.value))
+            .collect(),
+        "consumes" => service
+            .consumes
+            .iter()
+            .map(|c| format!("from={}", c.from.value))
+            .collect(),
+        "reads" => service.reads.iter().map(|s| s.value.to_string()).collect(),
+        "writes" => service.writes.iter().map(|s| s.value.to_string()).collect(),
+        _ => return None,
+    };
+    let key = keys.get(index)?;
+    let before = keys[..index].iter().filter(|k| *k == key).count();
+    Some(if before == 0 {
+        key.clone()
+    } else {
+        format!("{key}#{}", before + 1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::{self, Limits};
+    use crate::source::Sources;
+    use std::path::PathBuf;
+
+    fn model(text: &str) -> Model {
+        let mut sources = Sources::default();
+        let (file, problem) = load::from_bytes(
+            PathBuf::from("t.topology.yaml"),
+            "t.topology.yaml".into(),
+            text.as_bytes().to_vec(),
+        );
+        assert!(problem.is_none());
+        sources.add(file);
+        let loaded = load::load_sources(sources, &[], &Limits::default());
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        loaded.model
+    }
+
+    const TEXT: &str = "topolint: 1
+services:
+  web.v2:
+    calls:
+      - { to: orders, timeout: 1s }
+      - { to: pay, timeout: 1s }
+      - { to: orders, timeout: 2s }
+    publishes:
+      - { to: events, message: Placed }
+    reads: [db]
+  orders: {}
+  pay: {}
+channels:
+  events: { kind: stream, dead_letter: none, reason: replayable }
+messages:
+  Placed: { version: 1 }
+datastores:
+  db: { kind: postgres }
+";
+
+    #[test]
+    fn indexes_become_targets() {
+        let m = model(TEXT);
+        assert_eq!(
+            of_path(&m, "services.web.v2.calls[1]"),
+            "services.web.v2.calls[to=pay]"
+        );
+        assert_eq!(
+            of_path(&m, "services.web.v2.calls[0]"),
+            "services.web.v2.calls[to=orders]"
+        );
+        assert_eq!(
+            of_path(&m, "services.web.v2.calls[2]"),
+            "services.web.v2.calls[to=orders#2]"
+        );
+        assert_eq!(
+            of_path(&m, "services.web.v2.publishes[0]"),
+            "services.web.v2.publishes[to=events]"
+        );
+        assert_eq!(
+            of_path(&m, "services.web.v2.reads[0].x"),
+            "services.web.v2.reads[db].x"
+        );
+    }
+
+    #[test]
+    fn other_paths_are_their_own_identity() {
+        let m = model(TEXT);
+        for path in [
+            "services.web.v2",
+            "channels.events",
+            "services.web.v2.calls[9]",
+            "services.nope.calls[0]",
+            "services.web.v2.calls[x]",
+        ] {
+            assert_eq!(of_path(&m, path), path);
+        }
+    }
+}
