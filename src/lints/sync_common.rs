@@ -35,8 +35,8 @@ pub fn call_path(cx: &Context, edge: Edge) -> String {
 pub fn latency<'m>(cx: &Context<'m>, node: NodeIndex) -> Option<&'m Latency> {
     let node = cx.graph.node_ref(node);
     match node.kind {
-        NodeKind::Service => cx.model.services[node.index as usize].latency.as_ref(),
-        NodeKind::External => cx.model.externals[node.index as usize].latency.as_ref(),
+        NodeKind::Service => cx.model.services[node.index as usize].latency.as_deref(),
+        NodeKind::External => cx.model.externals[node.index as usize].latency.as_deref(),
         _ => None,
     }
 }

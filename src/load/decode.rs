@@ -271,12 +271,12 @@ impl<'a> Decoder<'a> {
         let Some(start) = self.begin(what, true)? else {
             return Ok(None);
         };
-        let mut seen: Vec<(usize, Span)> = Vec::new();
+        // The span of each field seen so far (no mapping of the format has more than 16 fields).
+        let mut seen = [None::<Span>; 16];
         while let Some(key) = self.key()? {
             let known = fields.iter().position(|f| *f == key.text);
             if let Some(index) = known {
-                if let Some((_, first)) = seen.iter().find(|(i, _)| *i == index) {
-                    let first = *first;
+                if let Some(first) = seen[index] {
                     self.diagnostics.push(
                         Diagnostic::new(
                             &meta::DUPLICATE_NAME,
@@ -290,7 +290,7 @@ impl<'a> Decoder<'a> {
                     self.skip()?;
                     continue;
                 }
-                seen.push((index, key.span));
+                seen[index] = Some(key.span);
             }
             let span = key.span;
             let text = key.text.to_string();
@@ -451,7 +451,7 @@ impl<'a> Decoder<'a> {
             );
             return None;
         }
-        Some(Spanned::new(Name(s.text.into_owned()), s.span))
+        Some(Spanned::new(Name(compact_str::CompactString::from(&*s.text)), s.span))
     }
 
     fn names(&mut self, what: &str) -> R<Vec<Spanned<Name>>> {
@@ -586,6 +586,8 @@ impl<'a> Decoder<'a> {
         loop {
             if matches!(self.ev.peek()?.event, Event::SequenceEnd) {
                 self.ev.next()?;
+                // Lists are small and many: keep no spare capacity.
+                out.shrink_to_fit();
                 return Ok(out);
             }
             if matches!(self.ev.peek()?.event, Event::StreamEnd) {
@@ -689,7 +691,7 @@ impl<'a> Decoder<'a> {
         Ok(ok.map(|_| s))
     }
 
-    fn latency(&mut self) -> R<Option<Latency>> {
+    fn latency(&mut self) -> R<Option<Box<Latency>>> {
         let mut l = Latency::default();
         let span = self.map_struct(
             "`latency` (percentiles such as `p99: 40ms`)",
@@ -707,7 +709,7 @@ impl<'a> Decoder<'a> {
                 Ok(true)
             },
         )?;
-        Ok(span.map(|span| Latency { span, ..l }))
+        Ok(span.map(|span| Box::new(Latency { span, ..l })))
     }
 
     /// Reads the value of one call option into `o`; `false` for a key that is not one.
@@ -799,11 +801,11 @@ impl<'a> Decoder<'a> {
                 )
                 .map(|(span, max)| {
                     Spanned::new(
-                        Retries::Policy(RetryPolicy {
+                        Retries::Policy(Box::new(RetryPolicy {
                             max,
                             backoff,
                             budget,
-                        }),
+                        })),
                         span,
                     )
                 }));
@@ -827,7 +829,7 @@ impl<'a> Decoder<'a> {
                 }
                 Ok(true)
             })?;
-            return Ok(span.map(|span| Spanned::new(CircuitBreaker::Policy(p), span)));
+            return Ok(span.map(|span| Spanned::new(CircuitBreaker::Policy(Box::new(p)), span)));
         }
         Ok(self
             .bool()?
@@ -853,7 +855,7 @@ impl<'a> Decoder<'a> {
             .map(|b| Spanned::new(Batch::Enabled(b.value), b.span)))
     }
 
-    fn needs(&mut self) -> R<Option<Needs>> {
+    fn needs(&mut self) -> R<Option<Box<Needs>>> {
         let mut n = Needs::default();
         let span = self.map_struct("`needs`", NEEDS_FIELDS, |d, key| {
             match &*key.text {
@@ -867,7 +869,7 @@ impl<'a> Decoder<'a> {
             }
             Ok(true)
         })?;
-        Ok(span.map(|span| Needs { span, ..n }))
+        Ok(span.map(|span| Box::new(Needs { span, ..n })))
     }
 
     fn request(&mut self) -> R<Option<Request>> {

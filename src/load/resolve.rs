@@ -39,13 +39,13 @@ pub fn merge(
                 }
             }
         }
-        model.services.extend(doc.services);
-        model.externals.extend(doc.externals);
-        model.channels.extend(doc.channels);
-        model.brokers.extend(doc.brokers);
-        model.messages.extend(doc.messages);
-        model.datastores.extend(doc.datastores);
-        model.allow.extend(doc.allow);
+        append(&mut model.services, doc.services);
+        append(&mut model.externals, doc.externals);
+        append(&mut model.channels, doc.channels);
+        append(&mut model.brokers, doc.brokers);
+        append(&mut model.messages, doc.messages);
+        append(&mut model.datastores, doc.datastores);
+        append(&mut model.allow, doc.allow);
     }
     let total = model.services.len()
         + model.externals.len()
@@ -72,6 +72,15 @@ pub fn merge(
     register_names(&mut model, diagnostics);
     check_references(&model, diagnostics);
     model
+}
+
+/// Moves a file's nodes into the model; the first file's list is taken as it is, not copied.
+fn append<T>(into: &mut Vec<T>, from: Vec<T>) {
+    if into.is_empty() {
+        *into = from;
+    } else {
+        into.extend(from);
+    }
 }
 
 fn register_names(model: &mut Model, diagnostics: &mut Vec<Diagnostic>) {

@@ -99,7 +99,7 @@ pub struct Service {
     /// A person waits on its answers: it is an entrypoint.
     pub user_facing: Option<Spanned<bool>>,
     /// Its own latency, without downstream calls.
-    pub latency: Option<Latency>,
+    pub latency: Option<Box<Latency>>,
     /// End-to-end p99 budget for requests entering here.
     pub budget: Option<Spanned<Duration>>,
     /// Synchronous calls (HTTP, gRPC, ...).
@@ -172,7 +172,7 @@ pub struct CallOptions {
     /// A database transaction or lock is held across the call.
     pub in_transaction: Option<Spanned<bool>>,
     /// What this interaction needs; see `topolint advise`.
-    pub needs: Option<Needs>,
+    pub needs: Option<Box<Needs>>,
 }
 
 /// Retries after the first attempt.
@@ -182,7 +182,7 @@ pub enum Retries {
     /// The number of retries.
     Count(u64),
     /// A retry policy.
-    Policy(RetryPolicy),
+    Policy(Box<RetryPolicy>),
 }
 
 impl Retries {
@@ -213,7 +213,7 @@ pub enum CircuitBreaker {
     /// Whether a circuit breaker guards the call.
     Enabled(bool),
     /// The breaker's settings.
-    Policy(BreakerPolicy),
+    Policy(Box<BreakerPolicy>),
 }
 
 impl CircuitBreaker {
@@ -279,7 +279,7 @@ pub struct RequestOptions {
     /// How long the requester waits for the answer.
     pub timeout: Option<Spanned<Duration>>,
     /// What this interaction needs; see `topolint advise`.
-    pub needs: Option<Needs>,
+    pub needs: Option<Box<Needs>>,
 }
 
 /// A fire-and-forget publish.
@@ -299,7 +299,7 @@ pub struct Publish {
     /// How the user learns the outcome of an accepted action.
     pub feedback: Option<Spanned<Feedback>>,
     /// What this interaction needs; see `topolint advise`.
-    pub needs: Option<Needs>,
+    pub needs: Option<Box<Needs>>,
     #[schemars(skip)]
     pub span: Span,
 }
@@ -369,7 +369,7 @@ pub struct External {
     /// Who is responsible for the relationship.
     pub owner: Option<Spanned<String>>,
     /// Its latency as seen by callers.
-    pub latency: Option<Latency>,
+    pub latency: Option<Box<Latency>>,
 }
 
 /// A queue, topic or stream.

@@ -47,8 +47,10 @@ impl<T: JsonSchema> JsonSchema for Spanned<T> {
 pub const NAME_PATTERN: &str = "^[A-Za-z][A-Za-z0-9._-]*$";
 
 /// A node name (service, external, channel, broker, message, datastore) or a reference to one.
+/// Names up to 24 bytes are stored inline (no allocation): most names are short, and a large
+/// topology holds hundreds of thousands of them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct Name(pub String);
+pub struct Name(pub compact_str::CompactString);
 
 impl Name {
     pub fn is_valid(text: &str) -> bool {
