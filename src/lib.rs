@@ -9,6 +9,7 @@ pub mod docs;
 pub mod graph;
 pub mod lints;
 pub mod load;
+pub mod lsp;
 pub mod model;
 pub mod report;
 pub mod schema;

@@ -39,6 +39,8 @@ enum Command {
     },
     /// Print the JSON Schema of the topology format.
     Schema,
+    /// Run the Language Server over stdio (for editors).
+    Lsp,
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -111,6 +113,7 @@ fn main() -> ExitCode {
         Command::Rules { format } => rules(format),
         Command::Explain { rule } => explain(&rule),
         Command::Schema => print(&topolint::schema::topology_schema_text()),
+        Command::Lsp => Ok(ExitCode::from(topolint::lsp::run())),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -236,6 +236,23 @@ pub fn load_sources(
     }
 }
 
+/// Merges documents parsed one by one with [`parse_document`], as [`load_sources`] does after
+/// parsing: the language server keeps every file's parse and redoes only the changed file's.
+/// `diagnostics` holds the parse problems of all files.
+pub fn merge_documents(
+    sources: Sources,
+    documents: Vec<(FileId, Document)>,
+    mut diagnostics: Vec<Diagnostic>,
+    limits: &Limits,
+) -> Loaded {
+    let model = resolve::merge(documents, &mut diagnostics, limits);
+    Loaded {
+        sources,
+        model,
+        diagnostics,
+    }
+}
+
 /// Parses one file into a document with its defaults applied. `None` after a fatal error.
 pub fn parse_document(
     file: &SourceFile,
