@@ -1,11 +1,13 @@
 //! topolint: lints microservice topologies described in YAML.
 //!
 //! The flow goes one way: [`load`] (YAML with spans → [`model`]) → [`graph`] (petgraph) →
-//! [`lints`] (one file a rule) → [`diagnostic`]s → [`report`] (output formats).
+//! [`lints`] (one file a rule) → [`diagnostic`]s → [`report`] (output formats) and [`draw`]
+//! (pictures of the topology with the findings on them).
 
 pub mod config;
 pub mod diagnostic;
 pub mod docs;
+pub mod draw;
 pub mod graph;
 pub mod lints;
 pub mod load;

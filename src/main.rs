@@ -39,6 +39,8 @@ enum Command {
     },
     /// Print the JSON Schema of the topology format.
     Schema,
+    /// Draw the topology as Mermaid or Graphviz DOT, with the findings marked on it.
+    Graph(GraphArgs),
     /// Run the Language Server over stdio (for editors).
     Lsp,
     /// Print shell completions.
@@ -97,6 +99,31 @@ struct CheckArgs {
     max_nodes: usize,
 }
 
+#[derive(clap::Args)]
+struct GraphArgs {
+    /// Files and directories (searched for `*.topology.yaml`, `*.topology.yml`, `topology.yaml`).
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Output format: a Mermaid flowchart, or Graphviz DOT (render with `dot -Tsvg`).
+    #[arg(long, value_enum, default_value = "mermaid")]
+    format: topolint::draw::Format,
+    /// Write the picture to a file (atomically) instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Draw only this node and its neighbourhood (edges followed both ways).
+    #[arg(long, value_name = "NODE")]
+    focus: Option<String>,
+    /// How many edges away from `--focus` to draw.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "focus")]
+    depth: usize,
+    /// Group nodes in one subgraph (cluster) per team.
+    #[arg(long, value_enum)]
+    group_by: Option<topolint::draw::GroupBy>,
+    /// The settings file (default: the nearest `topolint.toml` upward from the working directory).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
 /// A failure before any report: exit code 2 with a one-line message.
 struct Fatal(String);
 
@@ -113,6 +140,7 @@ fn main() -> ExitCode {
         Command::Rules { format } => rules(format),
         Command::Explain { rule } => explain(&rule),
         Command::Schema => print(&topolint::schema::topology_schema_text()),
+        Command::Graph(args) => graph(args),
         Command::Lsp => Ok(ExitCode::from(topolint::lsp::run())),
         Command::Completions { shell } => {
             clap_complete::generate(
@@ -210,6 +238,44 @@ fn check(args: CheckArgs) -> Result<ExitCode, Fatal> {
         0
     };
     Ok(ExitCode::from(code))
+}
+
+fn graph(args: GraphArgs) -> Result<ExitCode, Fatal> {
+    let config = load_config(args.config.as_deref())?;
+    let loaded = load::load_paths(&args.paths, &Limits::default())?;
+    if loaded.sources.files.is_empty() {
+        return Err(Fatal(format!(
+            "no topology files found in {} (looked for *.topology.yaml, *.topology.yml, topology.yaml)",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let analysis = topolint::analyze(loaded, &config.rules);
+    if analysis.has_load_errors() {
+        let report = Report {
+            sources: &analysis.loaded.sources,
+            diagnostics: &analysis.diagnostics,
+            suppressed: &analysis.suppressed,
+        };
+        eprint!("{}", report::render(Format::Concise, &report, false));
+    }
+    let options = topolint::draw::Options {
+        format: args.format,
+        focus: args.focus,
+        depth: args.depth,
+        group_by: args.group_by,
+    };
+    let text = topolint::draw::draw(&analysis, &options)?;
+    match &args.output {
+        Some(path) => report::write_atomically(path, &text)?,
+        None => {
+            print(&text)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn rules(format: ListFormat) -> Result<ExitCode, Fatal> {
