@@ -4,6 +4,7 @@ pub mod concise;
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::lints::engine::Suppressed;
@@ -15,6 +16,7 @@ pub enum Format {
     Human,
     Concise,
     Json,
+    Sarif,
     Github,
 }
 
@@ -89,6 +91,7 @@ pub fn render(format: Format, report: &Report, color: bool) -> String {
         Format::Human => human::render(report, color, 100),
         Format::Concise => concise::render(report),
         Format::Json => json::render(report),
+        Format::Sarif => sarif::render(report),
         Format::Github => github::render(report),
     }
 }
