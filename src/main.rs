@@ -104,7 +104,8 @@ struct GraphArgs {
     /// Files and directories (searched for `*.topology.yaml`, `*.topology.yml`, `topology.yaml`).
     #[arg(default_value = ".")]
     paths: Vec<PathBuf>,
-    /// Output format: a Mermaid flowchart, or Graphviz DOT (render with `dot -Tsvg`).
+    /// Output format: a Mermaid flowchart, or Graphviz DOT (render with `dot -Tsvg`). Mermaid
+    /// renderers refuse diagrams of more than 500 edges: for large systems use `--focus` or DOT.
     #[arg(long, value_enum, default_value = "mermaid")]
     format: topolint::draw::Format,
     /// Write the picture to a file (atomically) instead of standard output.
