@@ -16,7 +16,7 @@ use crate::lints::engine::RuleConfig;
 use crate::lints::meta;
 use crate::load::{self, Limits};
 use crate::model::Document;
-use crate::source::{FileId, SourceFile, Sources, Span};
+use crate::source::{FileId, SourceFile, Sources};
 use crate::{Analysis, analyze};
 
 use super::convert::{self, Converter};
@@ -314,10 +314,9 @@ impl Workspace {
             let id = sources.add(entry.file.clone());
             debug_assert_eq!(id, FileId(i as u32));
             if let Some((offset, message)) = &entry.unreadable {
-                let end = (*offset + 1).min(entry.file.text.len()).max(*offset);
                 diagnostics.push(Diagnostic::new(
                     &meta::YAML_SYNTAX,
-                    Span::new(id, *offset, end),
+                    load::unreadable_span(&entry.file, id, *offset),
                     message.clone(),
                 ));
                 continue;
@@ -417,5 +416,123 @@ impl Workspace {
             .unwrap_or(path)
             .to_string_lossy()
             .replace('\\', "/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORDERS: &str =
+        "topolint: 1\nservices:\n  orders:\n    calls:\n      - to: payments\n  payments: {}\n";
+
+    fn uri(path: &Path) -> lsp::Uri {
+        uri_of_path(path)
+    }
+
+    fn published<'p>(
+        out: &'p [lsp::PublishDiagnosticsParams],
+        uri: &lsp::Uri,
+    ) -> Option<&'p [lsp::Diagnostic]> {
+        out.iter()
+            .find(|p| p.uri == *uri)
+            .map(|p| p.diagnostics.as_slice())
+    }
+
+    #[test]
+    fn a_file_inserted_before_others_moves_their_spans_with_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let orders = dir.path().join("orders.topology.yaml");
+        std::fs::write(&orders, ORDERS).unwrap();
+        let mut ws = Workspace::new(vec![dir.path().to_path_buf()]);
+        let first = ws.relint();
+        let before = published(&first, &uri(&orders)).unwrap().to_vec();
+        assert_eq!(before.len(), 1, "{before:?}");
+        assert_eq!(before[0].range.start, lsp::Position::new(4, 8));
+
+        // `a.topology.yaml` sorts first: `orders` becomes the second file, and its kept parse,
+        // whose spans name the first, must not be reused.
+        let a = dir.path().join("a.topology.yaml");
+        assert!(ws.open(&uri(&a), 1, "topolint: 1\nservices:\n  a: {}\n".to_string()));
+        let out = ws.relint();
+        assert_eq!(published(&out, &uri(&a)), Some(&[][..]));
+        // Unchanged diagnostics are not sent again.
+        assert_eq!(published(&out, &uri(&orders)), None);
+        let analysis = ws.analysis().unwrap();
+        let d = &analysis.diagnostics[0];
+        assert_eq!(analysis.loaded.sources.get(d.span.file).path, orders);
+        assert_eq!(ws.file_id(&uri(&orders)), Some(d.span.file));
+    }
+
+    #[test]
+    fn only_files_whose_diagnostics_changed_are_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let orders = dir.path().join("orders.topology.yaml");
+        let shop = dir.path().join("shop.topology.yaml");
+        std::fs::write(&orders, ORDERS).unwrap();
+        std::fs::write(&shop, "topolint: 1\nservices:\n  shop: {}\n").unwrap();
+        let mut ws = Workspace::new(vec![dir.path().to_path_buf()]);
+        assert_eq!(ws.relint().len(), 2, "every file at first");
+        assert!(!ws.is_dirty());
+
+        // A change to `shop` that leaves `orders` alone publishes `shop` only.
+        let text = "topolint: 1\nservices:\n  shop:\n    calls:\n      - to: orders\n        timeout: 1s\n        circuit_breaker: true\n";
+        ws.open(&uri(&shop), 1, text.to_string());
+        assert!(ws.is_dirty());
+        let out = ws.relint();
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].version, Some(1));
+
+        // Breaking the reference stops the rules: `orders` loses its S102 and is published.
+        let broken = text.replace("to: orders", "to: ordrs");
+        ws.change(
+            &uri(&shop),
+            2,
+            vec![lsp::TextDocumentContentChangeEvent {
+                range: None,
+                range_length: None,
+                text: broken,
+            }],
+        );
+        let out = ws.relint();
+        assert_eq!(published(&out, &uri(&orders)), Some(&[][..]));
+        let shop_diagnostics = published(&out, &uri(&shop)).unwrap();
+        assert_eq!(
+            shop_diagnostics[0].code,
+            Some(lsp::NumberOrString::String("T003".into()))
+        );
+    }
+
+    #[test]
+    fn incremental_changes_are_applied_in_utf16_units() {
+        let dir = tempfile::tempdir().unwrap();
+        let shop = dir.path().join("shop.topology.yaml");
+        let mut ws = Workspace::new(vec![dir.path().to_path_buf()]);
+        let text = "topolint: 1\nservices:\n  shop: { description: \"🛒\", calls: [{ to: x }] }\n";
+        ws.open(&uri(&shop), 1, text.to_string());
+        // Replace `x` (after a character of two UTF-16 units) with `shop`.
+        let line = text.lines().nth(2).unwrap();
+        let col = line[..line.find("x }").unwrap()].encode_utf16().count() as u32;
+        ws.change(
+            &uri(&shop),
+            2,
+            vec![lsp::TextDocumentContentChangeEvent {
+                range: Some(lsp::Range::new(
+                    lsp::Position::new(2, col),
+                    lsp::Position::new(2, col + 1),
+                )),
+                range_length: None,
+                text: "shop".to_string(),
+            }],
+        );
+        ws.relint();
+        let analysis = ws.analysis().unwrap();
+        assert!(
+            analysis.loaded.sources.files[0]
+                .text
+                .contains("calls: [{ to: shop }]"),
+            "{}",
+            analysis.loaded.sources.files[0].text
+        );
     }
 }
