@@ -16,7 +16,7 @@ use crate::lints::engine::RuleConfig;
 use crate::lints::meta;
 use crate::load::{self, Limits};
 use crate::model::Document;
-use crate::source::{FileId, SourceFile, Sources};
+use crate::source::{FileId, SourceFile, Sources, Span};
 use crate::{Analysis, analyze};
 
 use super::convert::{self, Converter};
@@ -314,9 +314,10 @@ impl Workspace {
             let id = sources.add(entry.file.clone());
             debug_assert_eq!(id, FileId(i as u32));
             if let Some((offset, message)) = &entry.unreadable {
+                let end = (*offset + 1).min(entry.file.text.len()).max(*offset);
                 diagnostics.push(Diagnostic::new(
                     &meta::YAML_SYNTAX,
-                    load::unreadable_span(&entry.file, id, *offset),
+                    Span::new(id, *offset, end),
                     message.clone(),
                 ));
                 continue;
