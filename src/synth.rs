@@ -30,16 +30,46 @@ impl Rng {
     }
 }
 
-/// A topology of `services` services in one YAML file. About 1 channel and 1 message per 5
-/// services, 1 datastore per 2, 2–3 calls per service mostly towards later services (so chains
-/// are long but finite, with a few cycles), 1% user-facing entrypoints.
+/// The layer of a service: 1% entrypoints (0), then domain services (1), core services (2) and
+/// leaves (3). Calls go one layer down, as in a layered architecture, so chains are at most three
+/// calls deep; a few calls go back up and make cycles.
+fn layer(i: usize, services: usize) -> usize {
+    let share = i * 100 / services.max(1);
+    if i % 100 == 0 {
+        0
+    } else if share < 35 {
+        1
+    } else if share < 70 {
+        2
+    } else {
+        3
+    }
+}
+
+/// Timeouts per layer of the callee: each covers the callee's p99 plus its own calls, so that a
+/// well-made synthetic system is mostly clean (S105) and the rules' cost is measured on realistic
+/// numbers of findings.
+const TIMEOUT_MS: [u64; 4] = [0, 3000, 800, 200];
+
+/// A topology of `services` services in one YAML file: about 1 channel and 1 message per 5
+/// services, 1 datastore per 2 services (each written by one service), 1–3 calls per non-leaf
+/// service, 1% user-facing entrypoints (half with a budget), and a sprinkling of real problems
+/// (missing breakers, cycles, unversioned shapes are avoided) so that every rule has work to do.
 pub fn topology(services: usize, seed: u64) -> String {
     let mut rng = Rng::new(seed);
     let channels = (services / 5).max(1);
-    let stores = (services / 2).max(1);
-    let mut out = String::with_capacity(services * 420);
-    out.push_str("topolint: 1\nsystem: synthetic\ndefaults:\n  calls: { timeout: 1s, retries: 1 }\n\nservices:\n");
+    let stores = services.div_ceil(2).max(1);
+    // Services of each layer, to pick call targets from.
+    let mut by_layer: [Vec<usize>; 4] = Default::default();
     for i in 0..services {
+        by_layer[layer(i, services)].push(i);
+    }
+    let mut out = String::with_capacity(services * 420);
+    out.push_str(
+        "topolint: 1\nsystem: synthetic\ndefaults:\n  calls: { protocol: grpc }\n\nservices:\n",
+    );
+    for i in 0..services {
+        let my_layer = layer(i, services);
         let _ = writeln!(out, "  svc-{i}:");
         let _ = writeln!(out, "    owner: team-{}", i % 97);
         let p99 = 10 + rng.below(90);
@@ -48,40 +78,50 @@ pub fn topology(services: usize, seed: u64) -> String {
             "    latency: {{ p50: {}ms, p99: {p99}ms }}",
             p99 / 3 + 1
         );
-        if i % 100 == 0 {
+        if my_layer == 0 {
             let _ = writeln!(out, "    user_facing: true");
             if rng.chance(50) {
-                let _ = writeln!(out, "    budget: 2s");
+                let _ = writeln!(out, "    budget: 15s");
             }
         }
-        let calls = 2 + rng.below(2) as usize;
+        let calls = if my_layer == 3 {
+            0
+        } else {
+            1 + rng.below(3) as usize
+        };
         let mut wrote_calls = false;
         for _ in 0..calls {
-            // Mostly forward (a DAG), sometimes backward (cycles); skip past the end.
-            let target = if rng.chance(3) {
-                rng.below(i as u64 + 1) as usize
+            let below = &by_layer[(my_layer + 1).min(3)];
+            // One call in a thousand goes back up a layer: a cycle for S107 to find.
+            let target = if rng.chance(1) && rng.chance(10) && my_layer >= 2 {
+                by_layer[my_layer - 1][rng.below(by_layer[my_layer - 1].len() as u64) as usize]
+            } else if below.is_empty() {
+                continue;
             } else {
-                i + 1 + rng.below(50) as usize
+                below[rng.below(below.len() as u64) as usize]
             };
-            if target >= services || target == i {
+            if target == i {
                 continue;
             }
             if !wrote_calls {
                 out.push_str("    calls:\n");
                 wrote_calls = true;
             }
-            let _ = write!(out, "      - to: svc-{target}\n        protocol: grpc\n");
-            if rng.chance(90) {
-                let _ = writeln!(out, "        timeout: {}ms", 100 + 50 * rng.below(10));
-            }
-            if rng.chance(70) {
+            let _ = writeln!(
+                out,
+                "      - to: svc-{target}\n        timeout: {}ms",
+                TIMEOUT_MS[layer(target, services)].max(200)
+            );
+            if rng.chance(97) {
                 out.push_str("        circuit_breaker: true\n");
             }
             if rng.chance(20) {
-                let _ = writeln!(out, "        retries: {}", rng.below(4));
+                out.push_str("        retries: 1\n");
             }
         }
-        let _ = writeln!(out, "    writes: [db-{}]", i % stores);
+        if i % 2 == 0 {
+            let _ = writeln!(out, "    writes: [db-{}]", i / 2);
+        }
         if rng.chance(40) {
             let _ = writeln!(out, "    reads: [db-{}]", rng.below(stores as u64));
         }

@@ -330,10 +330,18 @@ pub struct SyncAnalysis {
 
 impl SyncAnalysis {
     fn new(g: &Graph) -> SyncAnalysis {
-        let calls =
-            petgraph::visit::EdgeFiltered::from_fn(&g.graph, |e| e.weight().kind == EdgeKind::Call);
-        // Kosaraju's algorithm is iterative in petgraph; Tarjan's recurses and overflows the stack
-        // on a chain of 100k services.
+        // A graph of the calls alone, with the same node indices: the SCC search then walks only
+        // calls instead of filtering every edge of every node twice. Kosaraju's algorithm is
+        // iterative in petgraph; Tarjan's recurses and overflows the stack on a 100k-service chain.
+        let mut calls: DiGraph<(), ()> = DiGraph::with_capacity(g.graph.node_count(), 0);
+        for _ in 0..g.graph.node_count() {
+            calls.add_node(());
+        }
+        for e in g.graph.edge_references() {
+            if e.weight().kind == EdgeKind::Call {
+                calls.add_edge(e.source(), e.target(), ());
+            }
+        }
         let components = petgraph::algo::kosaraju_scc(&calls);
         let mut component = vec![0u32; g.graph.node_count()];
         for (id, members) in components.iter().enumerate() {

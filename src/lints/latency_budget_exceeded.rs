@@ -36,9 +36,11 @@ pub const META: RuleMeta = RuleMeta {
     summary: "the estimated p99 along an entrypoint's worst path is above its `budget`",
 };
 
-/// Samples drawn per estimate. The p99 of 10,000 samples sits between the 9,899th and 9,901st
-/// of them: close enough for a design check, and cheap.
-pub const SAMPLES: usize = 10_000;
+/// Samples drawn per estimate: the p99 is the 1,980th smallest of 2,000. With stratified draws
+/// this moves by a few percent at most (the unit tests hold it to the declared values), close
+/// enough for a design check; 10,000 samples cost five times as much on a 100k-service topology
+/// for no change a reader would act on.
+pub const SAMPLES: usize = 2_000;
 
 /// The seed of every estimate: the same topology gives the same numbers on every run and machine.
 const SEED: u64 = 0x5106_1a7e_ca11_5eed;
@@ -198,7 +200,7 @@ impl Hop {
     }
 }
 
-/// The 99th percentile of samples: the 9,900th smallest of 10,000.
+/// The 99th percentile of samples: the 1,980th smallest of 2,000.
 fn p99_of(samples: &mut [f64]) -> f64 {
     let index = (samples.len() * 99).div_ceil(100).saturating_sub(1);
     let (_, value, _) = samples.select_nth_unstable_by(index, f64::total_cmp);

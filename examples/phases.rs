@@ -1,0 +1,88 @@
+//! Times the load phases of one file: `cargo run --release --example phases -- FILE`.
+
+use std::time::Instant;
+
+use topolint::load::{self, Limits};
+use topolint::source::{FileId, SourceFile};
+
+fn main() {
+    let path = std::env::args().nth(1).expect("a file");
+    if std::env::args().nth(2).as_deref() == Some("--load-only") {
+        let loaded = load::load_paths(&[path.into()], &Limits::default()).unwrap();
+        let graph = topolint::graph::Graph::build(&loaded.model);
+        println!(
+            "{} services, {} edges",
+            loaded.model.services.len(),
+            graph.graph.edge_count()
+        );
+        return;
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    let t = Instant::now();
+    let file = SourceFile::new(path.clone().into(), path.clone(), text);
+    println!("line index   {:>8.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    let t = Instant::now();
+    let (doc, diags) = load::parse_document(&file, FileId(0), &Limits::default());
+    println!(
+        "decode       {:>8.1} ms ({} diagnostics)",
+        t.elapsed().as_secs_f64() * 1e3,
+        diags.len()
+    );
+    let t = Instant::now();
+    let mut sources = topolint::source::Sources::default();
+    sources.add(file);
+    let loaded = load::load_sources(sources, &[], &Limits::default());
+    println!("load (all)   {:>8.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    drop(doc);
+    let t = Instant::now();
+    let graph = topolint::graph::Graph::build(&loaded.model);
+    println!("graph        {:>8.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    let t = Instant::now();
+    let outcome = topolint::lints::engine::lint(&loaded.model, &graph, &Default::default());
+    println!(
+        "lint         {:>8.1} ms ({} findings)",
+        t.elapsed().as_secs_f64() * 1e3,
+        outcome.diagnostics.len()
+    );
+    for rule in topolint::lints::RULES.iter().filter(|r| r.check.is_some()) {
+        let config = topolint::lints::engine::RuleConfig {
+            enabled: [rule.meta.code].into_iter().collect(),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let o = topolint::lints::engine::lint(&loaded.model, &graph, &config);
+        println!(
+            "  {} {:>8.1} ms {:>7} findings",
+            rule.meta.code,
+            t.elapsed().as_secs_f64() * 1e3,
+            o.diagnostics.len()
+        );
+    }
+    let mut best_parse = f64::MAX;
+    let mut best_decode = f64::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        for e in saphyr_parser::Parser::new_from_str(&loaded.sources.files[0].text) {
+            e.unwrap();
+        }
+        best_parse = best_parse.min(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        let r = load::parse_document(&loaded.sources.files[0], FileId(0), &Limits::default());
+        best_decode = best_decode.min(t.elapsed().as_secs_f64() * 1e3);
+        drop(r);
+    }
+    println!(
+        "best of 3: parse {best_parse:.1} ms, decode {best_decode:.1} ms, ratio {:.2}",
+        best_decode / best_parse
+    );
+    let t = Instant::now();
+    let mut n = 0;
+    for e in saphyr_parser::Parser::new_from_str(&loaded.sources.files[0].text) {
+        e.unwrap();
+        n += 1;
+    }
+    println!(
+        "bare parse   {:>8.1} ms ({n} events)",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+}
