@@ -243,3 +243,72 @@ fn count(n: usize, word: &str) -> String {
         _ => format!("{n} {word}s"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::{RuleMeta, Severity};
+    use crate::source::{FileId, SourceFile, Span};
+
+    const RULE: RuleMeta = RuleMeta {
+        code: "L001",
+        name: "unused-allow",
+        severity: Severity::Info,
+        summary: "",
+    };
+
+    fn sources(text: &str) -> Sources {
+        let mut sources = Sources::default();
+        sources.add(SourceFile::new(
+            "t.yaml".into(),
+            "t.yaml".into(),
+            text.into(),
+        ));
+        sources
+    }
+
+    fn at(text: &str, needle: &str) -> Diagnostic {
+        let start = text.find(needle).unwrap();
+        let span = Span::new(FileId(0), start, start + needle.len());
+        Diagnostic::new(&RULE, span, format!("at {start}"))
+    }
+
+    #[test]
+    fn findings_without_a_path_are_known_by_their_text_not_their_line() {
+        let text = "a: 1\nallow: [{ rule: S102 }]\n";
+        let moved = format!("# new\n\n{text}");
+        let (s1, s2) = (sources(text), sources(&moved));
+        let d1 = at(text, "{ rule: S102 }");
+        let d2 = at(&moved, "{ rule: S102 }");
+        assert_ne!(d1.span, d2.span);
+        assert_eq!(identity(&s1, &d1), "t.yaml: { rule: S102 }");
+        assert_eq!(identity(&s1, &d1), identity(&s2, &d2));
+        // An empty span is known by its line's text.
+        let empty = Diagnostic::new(&RULE, Span::new(FileId(0), 2, 2), "m");
+        assert_eq!(identity(&s1, &empty), "t.yaml: a: 1");
+    }
+
+    #[test]
+    fn equal_entries_match_one_finding_each() {
+        let text = "x: { rule: S102 }\n";
+        let s = sources(text);
+        let d = at(text, "{ rule: S102 }");
+        let mut baseline = Baseline::of(&s, &[d.clone(), d.clone()]);
+        assert_eq!(baseline.findings.len(), 2);
+        let applied = baseline.apply(&s, vec![d.clone()], |_| true);
+        assert_eq!(
+            (applied.new.len(), applied.known, applied.stale.len()),
+            (0, 1, 1)
+        );
+        let applied = baseline.apply(&s, vec![d.clone(), d.clone(), d.clone()], |_| true);
+        assert_eq!(
+            (applied.new.len(), applied.known, applied.stale.len()),
+            (1, 2, 0)
+        );
+        // A rule that did not run leaves its entries unjudged.
+        let applied = baseline.apply(&s, vec![], |code| code != "L001");
+        assert!(applied.stale.is_empty());
+        baseline.version = 2;
+        assert!(Baseline::parse(&baseline.to_text()).is_err());
+    }
+}

@@ -79,6 +79,13 @@ struct CheckArgs {
     /// The settings file (default: the nearest `topolint.toml` upward from the working directory).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Report only findings not recorded in this baseline file (see `--write-baseline`).
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Record the current findings in FILE, by rule and node rather than by line; later runs with
+    /// `--baseline FILE` report only new findings.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
     /// Print counts per rule after the report.
     #[arg(long)]
     statistics: bool,
@@ -200,7 +207,17 @@ fn check(args: CheckArgs) -> Result<ExitCode, Fatal> {
                 .join(", ")
         )));
     }
-    let analysis = topolint::analyze(loaded, &config.rules);
+    let mut analysis = topolint::analyze(loaded, &config.rules);
+    let notes = topolint::baseline::run(
+        &mut analysis.diagnostics,
+        &analysis.loaded.sources,
+        args.baseline.as_deref(),
+        args.write_baseline.as_deref(),
+        |code| config.rules.is_enabled(code),
+    )?;
+    for note in notes {
+        eprintln!("topolint: {note}");
+    }
     let report = Report {
         sources: &analysis.loaded.sources,
         diagnostics: &analysis.diagnostics,
