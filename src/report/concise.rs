@@ -10,8 +10,24 @@ pub fn line(sources: &Sources, d: &Diagnostic) -> String {
     let pos = file.position(d.span.start);
     format!(
         "{}:{}:{}: {}[{} {}] {}",
-        file.name, pos.line, pos.column, d.severity, d.code, d.name, d.message
+        file.name,
+        pos.line,
+        pos.column,
+        d.severity,
+        d.code,
+        d.name,
+        one_line(&d.message)
     )
+}
+
+/// A message quotes the user's values, and a YAML scalar may hold line breaks: they are escaped
+/// so that each finding stays on one line.
+fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains(['\n', '\r']) {
+        text.replace('\r', "\\r").replace('\n', "\\n").into()
+    } else {
+        text.into()
+    }
 }
 
 pub fn render(report: &Report) -> String {
