@@ -202,6 +202,17 @@ pub fn load_paths(paths: &[PathBuf], limits: &Limits) -> Result<Loaded, ReadErro
     Ok(load_sources(sources, &unreadable, limits))
 }
 
+/// The span of an unreadable file's problem at `offset`: the offending character, which in the
+/// lossy text is a U+FFFD of three bytes (one byte would end inside it), or an empty span.
+pub fn unreadable_span(file: &SourceFile, id: FileId, offset: usize) -> Span {
+    let end = file
+        .text
+        .get(offset..)
+        .and_then(|rest| rest.chars().next())
+        .map_or(offset, |c| offset + c.len_utf8());
+    Span::new(id, offset, end)
+}
+
 /// Loads already-read sources (the language server's open documents go through here too).
 /// `unreadable` lists files that must not be parsed, with the offset and message of the problem.
 pub fn load_sources(
@@ -214,10 +225,9 @@ pub fn load_sources(
     for (i, file) in sources.files.iter().enumerate() {
         let id = FileId(i as u32);
         if let Some((_, (offset, message))) = unreadable.iter().find(|(f, _)| *f == id) {
-            let end = (*offset + 1).min(file.text.len()).max(*offset);
             diagnostics.push(Diagnostic::new(
                 &meta::YAML_SYNTAX,
-                Span::new(id, *offset, end),
+                unreadable_span(file, id, *offset),
                 message.clone(),
             ));
             continue;

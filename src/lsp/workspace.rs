@@ -16,7 +16,7 @@ use crate::lints::engine::RuleConfig;
 use crate::lints::meta;
 use crate::load::{self, Limits};
 use crate::model::Document;
-use crate::source::{FileId, SourceFile, Sources, Span};
+use crate::source::{FileId, SourceFile, Sources};
 use crate::{Analysis, analyze};
 
 use super::convert::{self, Converter};
@@ -314,10 +314,9 @@ impl Workspace {
             let id = sources.add(entry.file.clone());
             debug_assert_eq!(id, FileId(i as u32));
             if let Some((offset, message)) = &entry.unreadable {
-                let end = (*offset + 1).min(entry.file.text.len()).max(*offset);
                 diagnostics.push(Diagnostic::new(
                     &meta::YAML_SYNTAX,
-                    Span::new(id, *offset, end),
+                    load::unreadable_span(&entry.file, id, *offset),
                     message.clone(),
                 ));
                 continue;
