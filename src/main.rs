@@ -86,7 +86,8 @@ struct CheckArgs {
     /// `--baseline FILE` report only new findings.
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
-    /// Print counts per rule after the report.
+    /// Print counts per rule after the report (on standard error for json, sarif and github, so
+    /// that their output stays parseable).
     #[arg(long)]
     statistics: bool,
     /// Print the findings only, without the summary line.
@@ -236,7 +237,12 @@ fn check(args: CheckArgs) -> Result<ExitCode, Fatal> {
             .unwrap_or_default();
     }
     if args.statistics {
-        text.push_str(&report::statistics(&report));
+        let counts = report::statistics(&report);
+        // Machine-read formats stay parseable: their counts go to standard error.
+        match args.format {
+            Format::Human | Format::Concise => text.push_str(&counts),
+            Format::Json | Format::Sarif | Format::Github => eprint!("{counts}"),
+        }
     }
     match &args.output {
         Some(path) => report::write_atomically(path, &text)?,

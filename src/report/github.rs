@@ -1,6 +1,7 @@
 //! GitHub Actions workflow commands: `::error file=…,line=…,col=…,endLine=…,endColumn=…,title=…::…`.
 
 use super::Report;
+use super::sarif::SourceRoot;
 
 /// Escapes a property value (`%`, CR, LF, `:` and `,`).
 fn property(text: &str) -> String {
@@ -18,7 +19,13 @@ fn data(text: &str) -> String {
         .replace('\n', "%0A")
 }
 
+/// The workflow commands of a report, with file names relative to the repository around the
+/// working directory (what GitHub matches annotations against, wherever the job `cd`s to).
 pub fn render(report: &Report) -> String {
+    render_with_root(report, &SourceRoot::discover())
+}
+
+pub fn render_with_root(report: &Report, root: &SourceRoot) -> String {
     let mut out = String::new();
     for d in report.diagnostics {
         let file = report.sources.get(d.span.file);
@@ -33,9 +40,10 @@ pub fn render(report: &Report) -> String {
             message.push('\n');
             message.push_str(help);
         }
+        let name = root.relative(file).unwrap_or_else(|| file.name.clone());
         out.push_str(&format!(
             "::{command} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
-            property(&file.name),
+            property(&name),
             start.line,
             start.column,
             end.line,
@@ -45,4 +53,21 @@ pub fn render(report: &Report) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_escape_what_would_end_them() {
+        assert_eq!(property("a:b,c%d\r\ne"), "a%3Ab%2Cc%25d%0D%0Ae");
+        // `%` first, so that the escapes themselves are not escaped again.
+        assert_eq!(property("%3A"), "%253A");
+    }
+
+    #[test]
+    fn messages_keep_colons_and_commas_but_not_newlines() {
+        assert_eq!(data("a: b, c\n100%\r"), "a: b, c%0A100%25%0D");
+    }
 }

@@ -82,6 +82,17 @@ impl SourceRoot {
         uri
     }
 
+    /// The path of a file relative to the root, with `/` separators; `None` outside the root.
+    pub fn relative(&self, file: &SourceFile) -> Option<String> {
+        let path = absolute(&file.path);
+        let relative = path.strip_prefix(&self.dir).ok()?;
+        let parts: Vec<_> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect();
+        Some(parts.join("/"))
+    }
+
     /// The artifact location of a file: relative to the root when it is inside it, else an
     /// absolute `file:` URI.
     pub fn artifact(&self, file: &SourceFile) -> Value {
