@@ -254,7 +254,16 @@ fn multitool() -> Option<PathBuf> {
         Some(p) => PathBuf::from(p),
         None => root().join("node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"),
     };
-    path.is_file().then_some(path)
+    if !path.is_file() {
+        return None;
+    }
+    // The package's postinstall makes it executable; npm may be set not to run install scripts.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path).ok()?.permissions().mode();
+    if mode & 0o100 == 0 {
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode | 0o100));
+    }
+    Some(path)
 }
 
 fn in_ci() -> bool {
