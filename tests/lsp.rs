@@ -331,6 +331,29 @@ fn fixing_a_definition_in_one_file_clears_a_diagnostic_in_another() {
 }
 
 #[test]
+fn a_save_picks_up_files_created_on_disk() {
+    let (_dir, root) = workspace();
+    let mut client = Client::start(&root);
+    let storefront = uri(&root.join("storefront.topology.yaml"));
+    let text = STOREFRONT.replace("to: orders", "to: billing");
+    client.open(&storefront, &text);
+    assert_eq!(codes(&client.diagnostics(&storefront)), ["T003"]);
+    // A file created behind the editor's back (a checkout, a generator) counts after a save.
+    let billing = write(
+        &root,
+        "billing.topology.yaml",
+        "topolint: 1\nservices:\n  billing: {}\n",
+    );
+    client.notify(
+        "textDocument/didSave",
+        json!({ "textDocument": { "uri": storefront } }),
+    );
+    assert_eq!(client.diagnostics(&storefront), Vec::<Value>::new());
+    assert_eq!(client.diagnostics(&uri(&billing)), Vec::<Value>::new());
+    client.shutdown();
+}
+
+#[test]
 fn half_typed_documents_give_load_diagnostics_and_the_server_keeps_serving() {
     let (_dir, root) = workspace();
     let mut client = Client::start(&root);
@@ -375,11 +398,16 @@ fn half_typed_documents_give_load_diagnostics_and_the_server_keeps_serving() {
 #[test]
 fn hover_on_a_node_tells_what_the_graph_knows() {
     let (_dir, root) = workspace();
+    write(
+        &root,
+        "platform.topology.yaml",
+        "topolint: 1\nchannels:\n  order-events: { kind: topic }\ndatastores:\n  carts: { kind: redis }\n",
+    );
     let mut client = Client::start(&root);
     let storefront = uri(&root.join("storefront.topology.yaml"));
     // The reference sits after a character of two UTF-16 units on the same line: positions
     // are UTF-16, as LSP counts them.
-    let text = "topolint: 1\nservices:\n  storefront: { description: \"🛒 shop\", user_facing: true, calls: [{ to: orders, timeout: 300ms, circuit_breaker: true }] }\n";
+    let text = "topolint: 1\nservices:\n  storefront: { description: \"🛒 shop\", user_facing: true, calls: [{ to: orders, timeout: 300ms, circuit_breaker: true }],\n    publishes: [{ to: order-events }], writes: [carts] }\n";
     client.open(&storefront, text);
     client.diagnostics(&storefront);
     let line = text.lines().nth(2).expect("line 3");
@@ -402,15 +430,26 @@ fn hover_on_a_node_tells_what_the_graph_knows() {
         json!({ "start": { "line": 2, "character": character }, "end": { "line": 2, "character": character + 6 } })
     );
 
-    // On the definition too.
+    // On the definition too, with its channels and datastores.
     let value = client.hover(&storefront, 2, 4)["contents"]["value"].clone();
-    assert!(
-        value
-            .as_str()
-            .unwrap_or_default()
-            .contains("**service `storefront`**"),
-        "{value}"
-    );
+    let value = value.as_str().unwrap_or_default();
+    for expected in [
+        "**service `storefront`**",
+        "- **publishes to**: `order-events`",
+        "- **writes**: `carts`",
+        "(2 calls): **`storefront`** → `orders` → `payments`",
+    ] {
+        assert!(value.contains(expected), "{expected:?} in {value}");
+    }
+    // On a channel, from another file.
+    let value = client.hover(&storefront, 3, 24)["contents"]["value"].clone();
+    let value = value.as_str().unwrap_or_default();
+    for expected in [
+        "**channel `order-events`** · defined in `platform.topology.yaml`, line 3",
+        "- **published by**: `storefront`",
+    ] {
+        assert!(value.contains(expected), "{expected:?} in {value}");
+    }
     // On nothing: no hover.
     assert_eq!(client.hover(&storefront, 0, 0), Value::Null);
     client.shutdown();
