@@ -184,6 +184,19 @@ fn shown<'a>(sources: &'a Sources, d: &'a Diagnostic) -> Shown<'a> {
     }
 }
 
+/// miette pads its underlines with a format width, which panics past 65,535 columns; a span that
+/// far along its line (a minified or generated file) is shown as the concise line instead.
+const MAX_COLUMN: u32 = 10_000;
+
+fn placeable(sources: &Sources, d: &Diagnostic) -> bool {
+    std::iter::once(d.span)
+        .chain(d.related.iter().map(|r| r.span))
+        .all(|span| {
+            let (start, end) = sources.range(span);
+            start.column <= MAX_COLUMN && end.column <= MAX_COLUMN
+        })
+}
+
 /// Renders the report; `color` picks the themed or the plain rendering.
 pub fn render(report: &Report, color: bool, width: usize) -> String {
     let theme = if color {
@@ -195,7 +208,7 @@ pub fn render(report: &Report, color: bool, width: usize) -> String {
     let mut out = String::new();
     for d in report.diagnostics {
         let shown = shown(report.sources, d);
-        if handler.render_report(&mut out, &shown).is_err() {
+        if !placeable(report.sources, d) || handler.render_report(&mut out, &shown).is_err() {
             // A span miette cannot place: fall back to the concise line rather than lose it.
             out.push_str(&super::concise::line(report.sources, d));
             out.push('\n');
