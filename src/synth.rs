@@ -35,7 +35,7 @@ impl Rng {
 /// calls deep; a few calls go back up and make cycles.
 fn layer(i: usize, services: usize) -> usize {
     let share = i * 100 / services.max(1);
-    if i % 100 == 0 {
+    if i.is_multiple_of(100) {
         0
     } else if share < 35 {
         1

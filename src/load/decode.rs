@@ -451,7 +451,10 @@ impl<'a> Decoder<'a> {
             );
             return None;
         }
-        Some(Spanned::new(Name(compact_str::CompactString::from(&*s.text)), s.span))
+        Some(Spanned::new(
+            Name(compact_str::CompactString::from(&*s.text)),
+            s.span,
+        ))
     }
 
     fn names(&mut self, what: &str) -> R<Vec<Spanned<Name>>> {
