@@ -354,6 +354,30 @@ fn a_save_picks_up_files_created_on_disk() {
 }
 
 #[test]
+fn the_settings_of_topolint_toml_apply_and_are_reread_on_save() {
+    let (_dir, root) = workspace();
+    write(
+        &root,
+        "topolint.toml",
+        "[lint.severity]\nS102 = \"warning\"\n",
+    );
+    let mut client = Client::start(&root);
+    let storefront = uri(&root.join("storefront.topology.yaml"));
+    client.open(&storefront, STOREFRONT_NO_TIMEOUT);
+    let found = client.diagnostics(&storefront);
+    assert_eq!(codes(&found), ["S102"]);
+    assert_eq!(found[0]["severity"], 2, "a warning, as configured");
+
+    write(&root, "topolint.toml", "[lint]\nignore = [\"S102\"]\n");
+    client.notify(
+        "textDocument/didSave",
+        json!({ "textDocument": { "uri": storefront } }),
+    );
+    assert_eq!(client.diagnostics(&storefront), Vec::<Value>::new());
+    client.shutdown();
+}
+
+#[test]
 fn half_typed_documents_give_load_diagnostics_and_the_server_keeps_serving() {
     let (_dir, root) = workspace();
     let mut client = Client::start(&root);

@@ -252,8 +252,10 @@ impl Server {
                     ws.change(&doc.uri, doc.version, p.content_changes);
                 })
             }
-            DidSaveTextDocument::METHOD => params(n.params)
-                .map(|p: lsp::DidSaveTextDocumentParams| ws.saved(&p.text_document.uri)),
+            DidSaveTextDocument::METHOD => {
+                ws.saved();
+                Ok(())
+            }
             DidCloseTextDocument::METHOD => params(n.params)
                 .map(|p: lsp::DidCloseTextDocumentParams| ws.close(&p.text_document.uri)),
             DidChangeWatchedFiles::METHOD => {

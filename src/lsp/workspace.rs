@@ -130,10 +130,16 @@ impl Workspace {
     pub fn load_config(&mut self) {
         self.rules = RuleConfig::default();
         self.dirty = true;
-        let Some(root) = self.roots.first() else {
+        // Without a workspace folder, the settings of the first open document's directory.
+        let Some(dir) = self
+            .roots
+            .first()
+            .map(PathBuf::as_path)
+            .or_else(|| self.entries.first().and_then(|e| e.path.parent()))
+        else {
             return;
         };
-        let Some(file) = Config::find(root) else {
+        let Some(file) = Config::find(dir) else {
             return;
         };
         match Config::from_file(&file) {
@@ -217,6 +223,9 @@ impl Workspace {
         entry.uri = uri.clone();
         entry.version = Some(version);
         entry.set_text(text);
+        if self.roots.is_empty() && self.entries.len() == 1 {
+            self.load_config();
+        }
         true
     }
 
@@ -288,16 +297,10 @@ impl Workspace {
         }
     }
 
-    /// A file was saved: settings and files on disk may have changed.
-    pub fn saved(&mut self, uri: &lsp::Uri) {
-        let path = uri::to_path(uri.as_str());
-        if path
-            .as_deref()
-            .and_then(Path::file_name)
-            .is_some_and(|n| n == "topolint.toml")
-        {
-            self.load_config();
-        }
+    /// A file was saved: settings and files on disk may have changed. The settings are read
+    /// again on every save, since editors send saves of `topolint.toml` only to its own servers.
+    pub fn saved(&mut self) {
+        self.load_config();
         self.scan();
     }
 
