@@ -266,7 +266,7 @@ impl<'a> Decoder<'a> {
         &mut self,
         what: &str,
         fields: &[&str],
-        mut field: impl FnMut(&mut Self, Scalar<'a>) -> R<bool>,
+        mut field: impl FnMut(&mut Self, &Scalar<'a>) -> R<bool>,
     ) -> R<Option<Span>> {
         let Some(start) = self.begin(what, true)? else {
             return Ok(None);
@@ -292,14 +292,14 @@ impl<'a> Decoder<'a> {
                 }
                 seen[index] = Some(key.span);
             }
-            let span = key.span;
-            let text = key.text.to_string();
-            if known.is_none() || !field(self, key)? {
+            // The key is lent to `field`, not copied: one allocation less for every key read.
+            if known.is_none() || !field(self, &key)? {
+                let text = &key.text;
                 self.invalid_help(
-                    span,
+                    key.span,
                     format!(
                         "unknown field `{text}` in {what}{}",
-                        suggest::hint(&text, fields.iter().copied())
+                        suggest::hint(text, fields.iter().copied())
                     ),
                     format!("the fields here are: {}", fields.join(", ")),
                 );
