@@ -4,6 +4,7 @@
 //! [`lints`] (one file a rule) → [`diagnostic`]s → [`report`] (output formats) and [`draw`]
 //! (pictures of the topology with the findings on them).
 
+pub mod advise;
 pub mod baseline;
 pub mod config;
 pub mod diagnostic;
