@@ -112,6 +112,7 @@ const LINT_KEYS: &[&str] = &[
     "fail-on",
     "max-sync-depth",
     "max-retry-amplification",
+    "min-advice-margin",
     "severity",
 ];
 
@@ -173,6 +174,9 @@ impl Config {
                 }
                 "max-retry-amplification" => {
                     self.rules.settings.max_retry_amplification = positive(key, value)?
+                }
+                "min-advice-margin" => {
+                    self.rules.settings.min_advice_margin = advice_margin(key, value)?
                 }
                 "severity" => {
                     let Some(table) = value.as_table() else {
@@ -271,6 +275,17 @@ fn positive(key: &str, value: &toml::Value) -> Result<u64, ConfigError> {
     }
 }
 
+/// Scores move by a few points a need; a margin beyond 100 would silence X501 for good.
+fn advice_margin(key: &str, value: &toml::Value) -> Result<u32, ConfigError> {
+    match value.as_integer() {
+        Some(n @ 1..=100) => Ok(n as u32),
+        _ => Err(ConfigError(format!(
+            "`{key}` must be a whole number from 1 to 100 (points of score; the default is {}), not {value}",
+            crate::advise::weights::DEFAULT_MIN_MARGIN
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,6 +299,25 @@ mod tests {
         assert_eq!(c.fail_on, FailOn::Warning);
         assert_eq!(c.rules.settings.max_sync_depth, 5);
         assert_eq!(c.rules.severity.get("S101"), Some(&Severity::Error));
+    }
+
+    #[test]
+    fn min_advice_margin_is_read_and_checked() {
+        assert_eq!(
+            Config::default().rules.settings.min_advice_margin,
+            crate::advise::weights::DEFAULT_MIN_MARGIN
+        );
+        let c = Config::parse("[lint]\nmin-advice-margin = 5\n").unwrap();
+        assert_eq!(c.rules.settings.min_advice_margin, 5);
+        for bad in ["0", "-2", "101", "\"3\"", "2.5"] {
+            let e = Config::parse(&format!("[lint]\nmin-advice-margin = {bad}\n")).unwrap_err();
+            assert!(
+                e.0.contains("`min-advice-margin` must be a whole number from 1 to 100"),
+                "{bad}: {e}"
+            );
+        }
+        let e = Config::parse("[lint]\nmin-advise-margin = 5\n").unwrap_err();
+        assert!(e.0.contains("did you mean `min-advice-margin`"), "{e}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! hand, in code order. The loading codes (T) and the meta code (L001) are listed too: they have
 //! docs and can be named in settings, but their findings come from the loader and the engine.
 
+mod async_without_operations;
 mod budget_not_enforced;
 mod deep_sync_chain;
 mod dual_write_without_outbox;
@@ -20,6 +21,7 @@ mod request_reply_without_reply;
 mod retry_amplification;
 mod shared_datastore;
 mod silent_acceptance;
+mod style_mismatch;
 mod sync_batch_loop;
 mod sync_common;
 mod sync_cycle;
@@ -81,6 +83,9 @@ pub struct Settings {
     pub max_sync_depth: u32,
     /// S104: most attempts that one request may cause on a service, along a path.
     pub max_retry_amplification: u64,
+    /// X501 and `advise`: the least lead that makes a recommendation firm; a declared style
+    /// trailing by more is a mismatch.
+    pub min_advice_margin: u32,
 }
 
 impl Default for Settings {
@@ -88,6 +93,7 @@ impl Default for Settings {
         Settings {
             max_sync_depth: 3,
             max_retry_amplification: 10,
+            min_advice_margin: crate::advise::weights::DEFAULT_MIN_MARGIN,
         }
     }
 }
@@ -235,6 +241,14 @@ pub static RULES: &[Rule] = &[
     Rule {
         meta: &shared_datastore::META,
         check: Some(shared_datastore::check),
+    },
+    Rule {
+        meta: &style_mismatch::META,
+        check: Some(style_mismatch::check),
+    },
+    Rule {
+        meta: &async_without_operations::META,
+        check: Some(async_without_operations::check),
     },
     Rule {
         meta: &meta::UNUSED_ALLOW,
