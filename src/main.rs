@@ -41,6 +41,8 @@ enum Command {
     Schema,
     /// Draw the topology as Mermaid or Graphviz DOT, with the findings marked on it.
     Graph(GraphArgs),
+    /// Advise, per edge, how the two sides should talk: sync, async, request-reply or cqrs-lite.
+    Advise(AdviseArgs),
     /// Run the Language Server over stdio (for editors).
     Lsp,
     /// Print shell completions.
@@ -133,6 +135,28 @@ struct GraphArgs {
     config: Option<PathBuf>,
 }
 
+#[derive(clap::Args)]
+struct AdviseArgs {
+    /// Files and directories (searched for `*.topology.yaml`, `*.topology.yml`, `topology.yaml`).
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Only the edges from service FROM to node TO (needs or not), such as `storefront->orders`.
+    #[arg(long, value_name = "FROM->TO")]
+    edge: Option<String>,
+    /// Output format: a table, JSON, or one architecture decision record per edge in markdown.
+    #[arg(long, value_enum, default_value = "human")]
+    format: topolint::advise::Format,
+    /// Write the advice to a file (atomically) instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Also list the calls whose needs are all inferred and whose style already agrees.
+    #[arg(long)]
+    all: bool,
+    /// The settings file (default: the nearest `topolint.toml` upward from the working directory).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
 /// A failure before any report: exit code 2 with a one-line message.
 struct Fatal(String);
 
@@ -150,6 +174,7 @@ fn main() -> ExitCode {
         Command::Explain { rule } => explain(&rule),
         Command::Schema => print(&topolint::schema::topology_schema_text()),
         Command::Graph(args) => graph(args),
+        Command::Advise(args) => advise(args),
         Command::Lsp => Ok(ExitCode::from(topolint::lsp::run())),
         Command::Completions { shell } => {
             clap_complete::generate(
@@ -293,6 +318,46 @@ fn graph(args: GraphArgs) -> Result<ExitCode, Fatal> {
         group_by: args.group_by,
     };
     let text = topolint::draw::draw(&analysis, &options)?;
+    match &args.output {
+        Some(path) => report::write_atomically(path, &text)?,
+        None => {
+            print(&text)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn advise(args: AdviseArgs) -> Result<ExitCode, Fatal> {
+    let config = load_config(args.config.as_deref())?;
+    let loaded = load::load_paths(&args.paths, &Limits::default())?;
+    if loaded.sources.files.is_empty() {
+        return Err(Fatal(format!(
+            "no topology files found in {} (looked for *.topology.yaml, *.topology.yml, topology.yaml)",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    if loaded.has_errors() {
+        let report = Report {
+            sources: &loaded.sources,
+            diagnostics: &loaded.diagnostics,
+            suppressed: &[],
+        };
+        eprint!("{}", report::render(Format::Concise, &report, false));
+        return Err(Fatal(
+            "the topology does not load; fix the problems above before asking for advice".into(),
+        ));
+    }
+    let request = topolint::advise::Request {
+        format: args.format,
+        edge: args.edge,
+        all: args.all,
+        min_margin: config.rules.settings.min_advice_margin,
+    };
+    let text = topolint::advise::run(&loaded.model, &loaded.sources, &request)?;
     match &args.output {
         Some(path) => report::write_atomically(path, &text)?,
         None => {
