@@ -13,7 +13,7 @@ use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 use crate::graph::EdgeKind;
 
 use super::Context;
-use super::sync_common::{SHOWN_HOPS, attempts, call, ends, human, p99, path_names};
+use super::sync_common::{SHOWN_HOPS, attempts, call, call_key, ends, human, p99, path_names};
 
 pub const META: RuleMeta = RuleMeta {
     code: "S110",
@@ -81,7 +81,9 @@ fn worst(cx: &Context) -> Worst {
                 let wait = w.wait[t].plus(own);
                 let better = match w.next[id] {
                     None => true,
-                    Some(n) => wait > w.wait[id] || wait == w.wait[id] && e < n,
+                    Some(n) => {
+                        wait > w.wait[id] || wait == w.wait[id] && call_key(cx, e) < call_key(cx, n)
+                    }
                 };
                 if better {
                     w.wait[id] = wait;

@@ -27,7 +27,7 @@ use crate::graph::EdgeKind;
 use crate::model::{CallOptions, Latency};
 
 use super::Context;
-use super::sync_common::{SHOWN_HOPS, attempts, call, ends, human, latency, path_names};
+use super::sync_common::{SHOWN_HOPS, attempts, call, call_key, ends, human, latency, path_names};
 
 pub const META: RuleMeta = RuleMeta {
     code: "S106",
@@ -251,15 +251,28 @@ impl Strata {
     }
 }
 
-/// The stream of a call's draws: each call is drawn once, whichever entrypoints' paths share it,
-/// and the calls of one path are drawn independently of each other.
-fn call_seed(e: EdgeIndex) -> u64 {
-    SEED.wrapping_add(2 * e.index() as u64)
+/// A name's 64-bit FNV-1a hash. Streams follow names, not indexes, so that reordering the
+/// services or moving them between files leaves every estimate as it was.
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
-/// The stream of an entrypoint's own draws.
-fn entry_seed(n: NodeIndex) -> u64 {
-    SEED.wrapping_add(2 * n.index() as u64 + 1)
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// The stream of a call's draws, from its caller's name and its place in the caller's list: each
+/// call is drawn once, whichever entrypoints' paths share it, and the calls of one path are drawn
+/// independently of each other.
+fn call_seed(cx: &Context, e: EdgeIndex) -> u64 {
+    let caller = cx.graph.name(cx.model, ends(cx, e).0);
+    let item = u64::from(cx.graph.graph[e].item);
+    SEED ^ name_hash(caller) ^ (2 * item + 2).wrapping_mul(GOLDEN)
+}
+
+/// The stream of an entrypoint's own draws, from its name.
+fn entry_seed(cx: &Context, n: NodeIndex) -> u64 {
+    SEED ^ name_hash(cx.graph.name(cx.model, n)) ^ GOLDEN
 }
 
 /// The estimated p99 of the sum of the hops of a path, the first being the entrypoint's own work.
@@ -314,7 +327,9 @@ fn worst(cx: &Context, own: &[Option<Own>]) -> Worst {
                 let cost = hop + w.cost[t];
                 let better = match w.next[id] {
                     None => true,
-                    Some(n) => cost > w.cost[id] || cost == w.cost[id] && e < n,
+                    Some(n) => {
+                        cost > w.cost[id] || cost == w.cost[id] && call_key(cx, e) < call_key(cx, n)
+                    }
                 };
                 if better {
                     w.cost[id] = cost;
@@ -429,7 +444,7 @@ fn estimates(cx: &Context, w: &Worst, own: &[Option<Own>]) -> Vec<(usize, f64)> 
             scratch.copy_from_slice(sums);
             strata.add(
                 &mut scratch,
-                entry_seed(node),
+                entry_seed(cx, node),
                 &Hop::new(own[node.index()], None, 1, 1),
             );
             let p99 = p99_of(&mut scratch);
@@ -447,7 +462,7 @@ fn estimates(cx: &Context, w: &Worst, own: &[Option<Own>]) -> Vec<(usize, f64)> 
         let e = w.next[c].expect("a child has a path onwards");
         let target = ends(cx, e).1;
         let hop = Hop::of_call(own[target.index()], &call(cx, cx.graph.graph[e]).options);
-        strata.add(sums, call_seed(e), &hop);
+        strata.add(sums, call_seed(cx, e), &hop);
     };
     // Frames: a component, its sums, and the next child to visit with a copy.
     let mut stack: Vec<(usize, Vec<f64>, u32)> = Vec::new();

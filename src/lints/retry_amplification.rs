@@ -7,7 +7,7 @@ use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 use crate::graph::EdgeKind;
 
 use super::Context;
-use super::sync_common::{SHOWN_HOPS, attempts, call, call_path, ends, path_names};
+use super::sync_common::{SHOWN_HOPS, attempts, call, call_key, call_path, ends, path_names};
 
 pub const META: RuleMeta = RuleMeta {
     code: "S104",
@@ -58,7 +58,8 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                     found.push((e, product));
                 }
                 let better = product > reach.product[t]
-                    || product == reach.product[t] && reach.pred[t].is_none_or(|p| e < p);
+                    || product == reach.product[t]
+                        && reach.pred[t].is_none_or(|p| call_key(cx, e) < call_key(cx, p));
                 if better {
                     reach.product[t] = product;
                     reach.pred[t] = Some(e);

@@ -28,7 +28,9 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             .edges_of(node, Direction::Incoming, EdgeKind::Write)
             .map(|(_, _, edge)| edge)
             .collect();
-        writes.sort_unstable_by_key(|e| (e.owner, e.item));
+        // By writer name, not declaration order: the message reads the same however the
+        // services are ordered or split between files.
+        writes.sort_unstable_by_key(|e| (&cx.model.services[e.owner as usize].name.value, e.item));
         let mut writers: Vec<u32> = writes.iter().map(|e| e.owner).collect();
         writers.dedup();
         if writers.len() < 2 {

@@ -26,6 +26,17 @@ pub fn call<'m>(cx: &Context<'m>, edge: Edge) -> &'m Call {
     &cx.model.services[edge.owner as usize].calls[edge.item as usize]
 }
 
+/// A call's place in an order that does not depend on where the services are declared: its
+/// caller's name, then its place in the caller's list. Ties between paths are broken by it, so
+/// that reordering the services or moving them between files changes no finding.
+pub fn call_key<'m>(cx: &Context<'m>, e: EdgeIndex) -> (&'m str, u32) {
+    let edge = cx.graph.graph[e];
+    (
+        &cx.model.services[edge.owner as usize].name.value,
+        edge.item,
+    )
+}
+
 /// `services.<name>.calls[<i>]`.
 pub fn call_path(cx: &Context, edge: Edge) -> String {
     cx.graph.edge_path(cx.model, edge)

@@ -36,12 +36,20 @@ fn reached(cx: &Context) -> (Vec<Option<u32>>, Vec<Option<EdgeIndex>>) {
     let mut origin = vec![None; g.node_count()];
     let mut via = vec![None; g.node_count()];
     let mut queue = VecDeque::new();
-    for (si, service) in cx.model.services.iter().enumerate() {
-        if service.user_facing.as_ref().is_some_and(|u| u.value) {
-            let node = cx.graph.service_node(si);
-            origin[node.index()] = Some(si as u32);
-            queue.push_back(node);
-        }
+    // Started in name order, so that the origin found does not depend on declaration order.
+    let mut entries: Vec<usize> = (0..cx.model.services.len())
+        .filter(|&si| {
+            cx.model.services[si]
+                .user_facing
+                .as_ref()
+                .is_some_and(|u| u.value)
+        })
+        .collect();
+    entries.sort_unstable_by_key(|&si| &cx.model.services[si].name.value);
+    for si in entries {
+        let node = cx.graph.service_node(si);
+        origin[node.index()] = Some(si as u32);
+        queue.push_back(node);
     }
     while let Some(node) = queue.pop_front() {
         for e in g.edges_directed(node, Direction::Outgoing) {

@@ -29,7 +29,9 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         if routes.is_empty() {
             continue;
         }
-        routes.sort_unstable_by_key(|e| e.owner);
+        // By name, not declaration order: the message names the same channel however the
+        // channels are ordered or split between files.
+        routes.sort_unstable_by_key(|e| &cx.model.channels[e.owner as usize].name.value);
         let name = &channel.name.value;
         let first = &cx.model.channels[routes[0].owner as usize].name.value;
         let sources = match routes.len() {
