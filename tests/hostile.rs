@@ -162,13 +162,21 @@ fn hostile_inputs_fail_cleanly_with_bounded_memory() {
 
     cases.push((
         "node count over --max-nodes",
-        write(d, "nodes.yaml", b"topolint: 1\nservices: { a: {}, b: {}, c: {} }\n"),
+        write(
+            d,
+            "nodes.yaml",
+            b"topolint: 1\nservices: { a: {}, b: {}, c: {} }\n",
+        ),
         "3 nodes, over the limit of 2",
         vec!["--max-nodes", "2"],
     ));
     cases.push((
         "aliases over --max-alias-expansion",
-        write(d, "alias.yaml", b"topolint: 1\nx: &x [1, 2, 3, 4, 5]\nservices: { a: {} }\ny: [*x, *x]\n"),
+        write(
+            d,
+            "alias.yaml",
+            b"topolint: 1\nx: &x [1, 2, 3, 4, 5]\nservices: { a: {} }\ny: [*x, *x]\n",
+        ),
         "aliases expand to more than 4",
         vec!["--max-alias-expansion", "4"],
     ));

@@ -39,10 +39,11 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         if members.len() == 1 && inner_calls(cx, members[0], id).is_empty() {
             continue;
         }
-        // Reported at the member whose name sorts first: not the one defined first, so that
-        // reordering the services or moving them between files leaves the finding (and an
-        // `allow` or baseline entry for it) where it was.
-        let Some(&first) = members.iter().min_by_key(|&&m| name(m)) else {
+        // Reported at the member defined first in the files.
+        let Some(&first) = members.iter().min_by_key(|&&m| {
+            let span = cx.model.node_name(cx.graph.node_ref(m)).span;
+            (span.file, span.start)
+        }) else {
             continue;
         };
         // Visit the members from the first one along the calls of the cycle: a plain ring is then
@@ -126,7 +127,7 @@ mod tests {
     use crate::lints::sync_common::test::run;
 
     #[test]
-    fn reports_each_cycle_once_at_the_member_named_first() {
+    fn reports_each_cycle_once_at_the_first_member() {
         let found = run(
             check,
             "topolint: 1
@@ -144,18 +145,18 @@ services:
         assert_eq!(
             messages,
             [
-                "synchronous calls form a cycle among 4 services: a, web, c, b",
+                "synchronous calls form a cycle among 4 services: web, b, c, a",
                 "synchronous calls form a cycle: x → x"
             ]
         );
-        assert_eq!(found[0].path.as_deref(), Some("services.a.calls[0]"));
-        // a → web, a → c, web → b, c → a, b → c: the first is primary, the rest related.
+        assert_eq!(found[0].path.as_deref(), Some("services.web.calls[0]"));
+        // web → b, b → c, c → a, a → web, a → c: the first is primary, the rest related.
         assert_eq!(found[0].related.len(), 4);
         assert_eq!(found[1].path.as_deref(), Some("services.x.calls[0]"));
     }
 
     #[test]
-    fn a_ring_is_named_in_order_from_the_member_named_first() {
+    fn a_ring_is_named_in_order_from_the_first_member() {
         let found = run(
             check,
             "topolint: 1
@@ -169,15 +170,15 @@ services:
         assert_eq!(found.len(), 1);
         assert_eq!(
             found[0].message,
-            "synchronous calls form a cycle: billing → stock → orders → billing"
+            "synchronous calls form a cycle: stock → orders → billing → stock"
         );
-        assert_eq!(found[0].path.as_deref(), Some("services.billing.calls[0]"));
+        assert_eq!(found[0].path.as_deref(), Some("services.stock.calls[0]"));
         assert!(
             found[0]
                 .help
                 .as_deref()
                 .unwrap()
-                .contains("orders back to billing")
+                .contains("billing back to stock")
         );
         assert_eq!(found[0].related.len(), 3);
     }
