@@ -202,6 +202,30 @@ fn print(text: &str) -> Result<ExitCode, Fatal> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Loads the topology of `paths`; finding no topology file at all is an error.
+fn load_topology(paths: &[PathBuf], limits: &Limits) -> Result<load::Loaded, Fatal> {
+    let loaded = load::load_paths(paths, limits)?;
+    if loaded.sources.files.is_empty() {
+        let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(Fatal(format!(
+            "no topology files found in {} (looked for *.topology.yaml, *.topology.yml, topology.yaml)",
+            paths.join(", ")
+        )));
+    }
+    Ok(loaded)
+}
+
+/// Writes output to a file (atomically) or to standard output.
+fn emit(output: Option<&Path>, text: &str) -> Result<(), Fatal> {
+    match output {
+        Some(path) => report::write_atomically(path, text)?,
+        None => {
+            print(text)?;
+        }
+    }
+    Ok(())
+}
+
 fn load_config(path: Option<&Path>) -> Result<Config, Fatal> {
     let file = match path {
         Some(p) => Some(p.to_path_buf()),
@@ -222,17 +246,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Fatal> {
         max_alias_expansion: args.max_alias_expansion,
         max_nodes: args.max_nodes,
     };
-    let loaded = load::load_paths(&args.paths, &limits)?;
-    if loaded.sources.files.is_empty() {
-        return Err(Fatal(format!(
-            "no topology files found in {} (looked for *.topology.yaml, *.topology.yml, topology.yaml)",
-            args.paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
+    let loaded = load_topology(&args.paths, &limits)?;
     let mut analysis = topolint::analyze(loaded, &config.rules);
     let notes = topolint::baseline::run(
         &mut analysis.diagnostics,
@@ -269,12 +283,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Fatal> {
             Format::Json | Format::Sarif | Format::Github => eprint!("{counts}"),
         }
     }
-    match &args.output {
-        Some(path) => report::write_atomically(path, &text)?,
-        None => {
-            print(&text)?;
-        }
-    }
+    emit(args.output.as_deref(), &text)?;
     let code = if analysis.has_load_errors() {
         2
     } else if analysis
@@ -291,17 +300,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Fatal> {
 
 fn graph(args: GraphArgs) -> Result<ExitCode, Fatal> {
     let config = load_config(args.config.as_deref())?;
-    let loaded = load::load_paths(&args.paths, &Limits::default())?;
-    if loaded.sources.files.is_empty() {
-        return Err(Fatal(format!(
-            "no topology files found in {} (looked for *.topology.yaml, *.topology.yml, topology.yaml)",
-            args.paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
+    let loaded = load_topology(&args.paths, &Limits::default())?;
     let analysis = topolint::analyze(loaded, &config.rules);
     if analysis.has_load_errors() {
         let report = Report {
@@ -318,28 +317,13 @@ fn graph(args: GraphArgs) -> Result<ExitCode, Fatal> {
         group_by: args.group_by,
     };
     let text = topolint::draw::draw(&analysis, &options)?;
-    match &args.output {
-        Some(path) => report::write_atomically(path, &text)?,
-        None => {
-            print(&text)?;
-        }
-    }
+    emit(args.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn advise(args: AdviseArgs) -> Result<ExitCode, Fatal> {
     let config = load_config(args.config.as_deref())?;
-    let loaded = load::load_paths(&args.paths, &Limits::default())?;
-    if loaded.sources.files.is_empty() {
-        return Err(Fatal(format!(
-            "no topology files found in {} (looked for *.topology.yaml, *.topology.yml, topology.yaml)",
-            args.paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
+    let loaded = load_topology(&args.paths, &Limits::default())?;
     if loaded.has_errors() {
         let report = Report {
             sources: &loaded.sources,
@@ -358,12 +342,7 @@ fn advise(args: AdviseArgs) -> Result<ExitCode, Fatal> {
         min_margin: config.rules.settings.min_advice_margin,
     };
     let text = topolint::advise::run(&loaded.model, &loaded.sources, &request)?;
-    match &args.output {
-        Some(path) => report::write_atomically(path, &text)?,
-        None => {
-            print(&text)?;
-        }
-    }
+    emit(args.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)
 }
 
