@@ -186,14 +186,23 @@ fn shown<'a>(sources: &'a Sources, d: &'a Diagnostic) -> Shown<'a> {
 
 /// miette pads its underlines with a format width, which panics past 65,535 columns; a span that
 /// far along its line (a minified or generated file) is shown as the concise line instead.
-const MAX_COLUMN: u32 = 10_000;
+/// Counted in bytes from the last `\n`, as miette splits lines (a lone `\r` starts a line for
+/// the line index, not for miette); tabs and wide characters take at most 4 columns a byte.
+const MAX_COLUMN: usize = 10_000;
 
 fn placeable(sources: &Sources, d: &Diagnostic) -> bool {
     std::iter::once(d.span)
         .chain(d.related.iter().map(|r| r.span))
         .all(|span| {
-            let (start, end) = sources.range(span);
-            start.column <= MAX_COLUMN && end.column <= MAX_COLUMN
+            let text = &sources.get(span.file).text;
+            [span.start, span.end].into_iter().all(|offset| {
+                let before = text.as_bytes().get(..offset as usize).unwrap_or_default();
+                let line_start = before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+                before.len() - line_start <= MAX_COLUMN
+            })
         })
 }
 
