@@ -93,10 +93,12 @@ pub fn neighbours(
     out
 }
 
-/// Names as a message lists them: `a`, `a and b`, `a, b and c`, `a, b, c and 2 more`.
+/// Names as a message lists them: `a`, `a and b`, `a, b and c`, `a, b, c and 2 more`. Sorted, so
+/// that the names shown do not depend on the order of declaration.
 pub fn name_list<S: AsRef<str>>(names: &[S]) -> String {
     const SHOWN: usize = 3;
-    let names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+    let mut names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+    names.sort_unstable();
     match names.len() {
         0 => String::new(),
         1 => names[0].to_string(),
