@@ -16,6 +16,7 @@
 //! leaves the input being run in `target/tmp/fuzz-current.input` (see `dump_on_abort`).
 
 mod common;
+mod oracle;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
@@ -25,18 +26,10 @@ use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use clap::ValueEnum;
-use serde_json::Value;
-use topolint::Analysis;
-use topolint::baseline::Baseline;
-use topolint::lints::engine::RuleConfig;
-use topolint::load::{self, Limits};
-use topolint::report::{self, Format, Report};
-use topolint::source::{SourceFile, Sources, Span};
 use topolint::synth::{self, Rng};
-use topolint::{analyze, draw};
 
 use common::{files_under, root};
+use oracle::{Case, Stats, profiles, run_case, schema};
 
 /// Inputs slower than this are failures.
 const SLOW: Duration = Duration::from_secs(2);
@@ -44,30 +37,6 @@ const SLOW: Duration = Duration::from_secs(2);
 const HANG: Duration = Duration::from_secs(60);
 /// No input grows past this (mutations that would are cut).
 const MAX_INPUT: usize = 512 * 1024;
-
-// ---------------------------------------------------------------------------------------------
-// Cases
-
-/// One input: one or more files, loaded together, under one of the limit profiles.
-#[derive(Clone, Debug)]
-struct Case {
-    files: Vec<(String, Vec<u8>)>,
-    limits: Limits,
-}
-
-/// The limit profiles: the defaults, and tight ones that make every limit reachable by small
-/// inputs. A kept input is replayed under all of them.
-fn profiles() -> [Limits; 2] {
-    [
-        Limits::default(),
-        Limits {
-            max_file_size: 1024 * 1024,
-            max_depth: 6,
-            max_alias_expansion: 40,
-            max_nodes: 12,
-        },
-    ]
-}
 
 /// The case as bytes: each file as an 8-byte length and its bytes (the abort dump's format).
 fn serialize(case: &Case) -> Vec<u8> {
@@ -77,245 +46,6 @@ fn serialize(case: &Case) -> Vec<u8> {
         out.extend_from_slice(bytes);
     }
     out
-}
-
-// ---------------------------------------------------------------------------------------------
-// The oracle
-
-/// Runs one case through everything; `Err` names the broken property.
-fn run_case(case: &Case, schema: &jsonschema::Validator) -> Result<Stats, String> {
-    let mut sources = Sources::default();
-    let mut unreadable = Vec::new();
-    for (name, bytes) in &case.files {
-        let (file, problem) = load::from_bytes(PathBuf::from(name), name.clone(), bytes.clone());
-        let id = sources.add(file);
-        if let Some(p) = problem {
-            unreadable.push((id, p));
-        }
-    }
-    let loaded = load::load_sources(sources, &unreadable, &case.limits);
-    let analysis = analyze(loaded, &RuleConfig::default());
-    check_spans(&analysis)?;
-    check_exit(&analysis)?;
-
-    let report = Report {
-        sources: &analysis.loaded.sources,
-        diagnostics: &analysis.diagnostics,
-        suppressed: &analysis.suppressed,
-    };
-    let mut output = 0;
-    for &format in Format::value_variants() {
-        let text = report::render(format, &report, false);
-        check_output(format, &text, &analysis, schema)?;
-        output += text.len();
-    }
-    output += report::render(Format::Human, &report, true).len();
-    output += report::statistics(&report).len() + report::summary(&report).len();
-
-    for &format in draw::Format::value_variants() {
-        let options = draw::Options {
-            format,
-            ..draw::Options::default()
-        };
-        match draw::draw(&analysis, &options) {
-            Ok(text) => output += text.len(),
-            Err(e) if analysis.has_load_errors() => output += e.to_string().len(),
-            Err(e) => return Err(format!("draw {format:?} failed on a loaded topology: {e}")),
-        }
-    }
-
-    // The baseline: written, read back, and applied to the same findings, it hides all of them.
-    let baseline = Baseline::of(&analysis.loaded.sources, &analysis.diagnostics);
-    let text = baseline.to_text();
-    Baseline::parse(&text).map_err(|e| format!("the baseline does not read back: {e}"))?;
-
-    check_lsp(&analysis)?;
-    if output > 256 * 1024 * 1024 {
-        return Err(format!("{output} bytes of output"));
-    }
-    Ok(Stats {
-        diagnostics: analysis.diagnostics.len(),
-        load_errors: analysis.has_load_errors(),
-        signature: signature(&analysis),
-    })
-}
-
-struct Stats {
-    diagnostics: usize,
-    load_errors: bool,
-    /// The codes and message shapes found: an input that finds a new one joins the corpus.
-    signature: Vec<String>,
-}
-
-/// Each diagnostic as its code and its message with the quoted parts blanked out.
-fn signature(analysis: &Analysis) -> Vec<String> {
-    let mut out: Vec<String> = analysis
-        .diagnostics
-        .iter()
-        .map(|d| {
-            let mut shape = String::from(d.code);
-            shape.push(' ');
-            let mut quoted = false;
-            for c in d.message.chars() {
-                if c == '`' {
-                    quoted = !quoted;
-                    shape.push('`');
-                } else if !quoted && !c.is_ascii_digit() {
-                    shape.push(c);
-                }
-            }
-            shape
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    out
-}
-
-fn check_span(sources: &Sources, span: Span, what: &str) -> Result<(), String> {
-    let Some(file) = sources.files.get(span.file.0 as usize) else {
-        return Err(format!(
-            "{what}: span in file {} of {}",
-            span.file.0,
-            sources.files.len()
-        ));
-    };
-    let (start, end) = (span.start as usize, span.end as usize);
-    if start > end || end > file.text.len() {
-        return Err(format!(
-            "{what}: span {start}..{end} outside `{}` ({} bytes)",
-            file.name,
-            file.text.len()
-        ));
-    }
-    if !file.text.is_char_boundary(start) || !file.text.is_char_boundary(end) {
-        return Err(format!(
-            "{what}: span {start}..{end} not on char boundaries"
-        ));
-    }
-    Ok(())
-}
-
-fn check_spans(analysis: &Analysis) -> Result<(), String> {
-    let sources = &analysis.loaded.sources;
-    let suppressed = analysis.suppressed.iter().map(|s| &s.diagnostic);
-    for d in analysis.diagnostics.iter().chain(suppressed) {
-        let what = format!("{} `{}`", d.code, d.message);
-        check_span(sources, d.span, &what)?;
-        for r in &d.related {
-            check_span(sources, r.span, &format!("{what}, related `{}`", r.label))?;
-        }
-    }
-    for s in &analysis.suppressed {
-        check_span(sources, s.allow, "an allow entry")?;
-    }
-    Ok(())
-}
-
-/// A T-coded problem is an error and makes `check` exit 2. A problem of loading stops linting:
-/// without a graph there is no finding; the engine's own T-coded problems (an `allow` naming an
-/// unknown rule) come with the findings, the exit code still 2.
-fn check_exit(analysis: &Analysis) -> Result<(), String> {
-    let t_coded: Vec<_> = analysis
-        .diagnostics
-        .iter()
-        .filter(|d| d.code.starts_with('T'))
-        .collect();
-    if !t_coded.is_empty() && !analysis.has_load_errors() {
-        return Err("T-coded problem without load errors (exit 2)".into());
-    }
-    if let Some(d) = t_coded
-        .iter()
-        .find(|d| d.severity != topolint::diagnostic::Severity::Error)
-    {
-        return Err(format!("{} is a {}, not an error", d.code, d.severity));
-    }
-    match &analysis.graph {
-        None if !analysis.has_load_errors() => {
-            Err("no T-coded problem, yet the topology was not linted".into())
-        }
-        None => match analysis.diagnostics.iter().find(|d| !d.is_load_error()) {
-            Some(d) => Err(format!("finding {} without a linted topology", d.code)),
-            None if !analysis.suppressed.is_empty() => Err("suppressed findings unlinted".into()),
-            None => Ok(()),
-        },
-        Some(_) => Ok(()),
-    }
-}
-
-/// What each format promises of its text. A new format must be added here.
-fn check_output(
-    format: Format,
-    text: &str,
-    analysis: &Analysis,
-    schema: &jsonschema::Validator,
-) -> Result<(), String> {
-    match format {
-        Format::Json => {
-            let value: Value = serde_json::from_str(text)
-                .map_err(|e| format!("the JSON report does not parse: {e}"))?;
-            if let Some(e) = schema.iter_errors(&value).next() {
-                return Err(format!(
-                    "the JSON report breaks its schema: {e} at {}",
-                    e.instance_path()
-                ));
-            }
-        }
-        Format::Sarif => {
-            let value: Value = serde_json::from_str(text)
-                .map_err(|e| format!("the SARIF report does not parse: {e}"))?;
-            if value["version"] != "2.1.0" {
-                return Err("the SARIF report is not version 2.1.0".into());
-            }
-        }
-        Format::Concise => {
-            let lines = text.lines().count();
-            if lines != analysis.diagnostics.len() {
-                return Err(format!(
-                    "concise: {lines} lines for {} diagnostics",
-                    analysis.diagnostics.len()
-                ));
-            }
-        }
-        Format::Github => {
-            if let Some(line) = text.lines().find(|l| !l.starts_with("::")) {
-                return Err(format!(
-                    "github: a line that is no workflow command: {line:?}"
-                ));
-            }
-        }
-        Format::Human => {}
-    }
-    Ok(())
-}
-
-/// The language server's position conversions (`source::LineIndex`, as `lsp::convert` uses
-/// them): every span's ends to a 0-based line and UTF-16 column, and back to the same offset.
-fn check_lsp(analysis: &Analysis) -> Result<(), String> {
-    let sources = &analysis.loaded.sources;
-    for d in &analysis.diagnostics {
-        let file = sources.get(d.span.file);
-        for offset in [d.span.start, d.span.end] {
-            round_trip(file, offset)?;
-        }
-        for r in &d.related {
-            let file = sources.get(r.span.file);
-            round_trip(file, r.span.start)?;
-        }
-    }
-    Ok(())
-}
-
-fn round_trip(file: &SourceFile, offset: u32) -> Result<(), String> {
-    let p = file.position(offset);
-    let (line, character) = (p.line as usize - 1, p.utf16 as usize - 1);
-    let back = file.lines.offset_of_utf16(&file.text, line, character);
-    if back != offset as usize {
-        return Err(format!(
-            "LSP round trip: offset {offset} -> {line}:{character} -> {back}"
-        ));
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -962,7 +692,21 @@ struct Corpus {
     inputs: Vec<Vec<u8>>,
     /// How many inputs came from the fixtures (never evicted).
     seeds: usize,
+    /// Inputs that loaded without a T-coded problem: mutated a little, they reach the rules.
+    valid: Vec<Vec<u8>>,
     seen: HashSet<String>,
+}
+
+/// How many learned inputs each pool keeps.
+const POOL: usize = 4000;
+
+fn keep(pool: &mut Vec<Vec<u8>>, floor: usize, rng: &mut Rng, input: &[u8]) {
+    if pool.len() < floor + POOL {
+        pool.push(input.to_vec());
+    } else {
+        let at = floor + rng.below(POOL as u64) as usize;
+        pool[at] = input.to_vec();
+    }
 }
 
 impl Corpus {
@@ -977,23 +721,26 @@ impl Corpus {
         Corpus {
             seeds: inputs.len(),
             inputs,
+            valid: Vec::new(),
             seen: HashSet::new(),
         }
     }
 
-    /// Keeps an input that found a code or message shape not seen before.
-    fn learn(&mut self, rng: &mut Rng, input: &[u8], signature: &[String]) {
+    /// Keeps an input that found a code or message shape not seen before, and some of the
+    /// inputs that loaded.
+    fn learn(&mut self, rng: &mut Rng, input: &[u8], stats: &Stats) {
+        if input.len() > 64 * 1024 {
+            return;
+        }
         let mut new = false;
-        for s in signature {
+        for s in &stats.signature {
             new |= self.seen.insert(s.clone());
         }
-        if new && input.len() < 64 * 1024 {
-            if self.inputs.len() < self.seeds + 4000 {
-                self.inputs.push(input.to_vec());
-            } else {
-                let at = self.seeds + rng.below(4000) as usize;
-                self.inputs[at] = input.to_vec();
-            }
+        if new {
+            keep(&mut self.inputs, self.seeds, rng, input);
+        }
+        if !stats.load_errors && (new || rng.chance(10)) {
+            keep(&mut self.valid, 0, rng, input);
         }
     }
 }
@@ -1005,7 +752,12 @@ fn next_case(rng: &mut Rng, corpus: &Corpus) -> Case {
             0..=4 => random_bytes(rng),
             5..=9 => synth::topology(1 + rng.below(40) as usize, rng.next_u64()).into_bytes(),
             _ => {
-                let mut bytes = pick(rng, &corpus.inputs).clone();
+                let pool = if !corpus.valid.is_empty() && rng.chance(40) {
+                    &corpus.valid
+                } else {
+                    &corpus.inputs
+                };
+                let mut bytes = pick(rng, pool).clone();
                 let other = pick(rng, &corpus.inputs).clone();
                 let n = match rng.below(10) {
                     0..=4 => 1,
@@ -1049,11 +801,6 @@ fn next_case(rng: &mut Rng, corpus: &Corpus) -> Case {
     }
 }
 
-fn schema() -> jsonschema::Validator {
-    let text = std::fs::read_to_string(root().join("schema/report.schema.json")).unwrap();
-    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
-}
-
 /// Writes a failing case under `target/tmp/fuzz-failures/<n>/`.
 fn save(case: &Case, id: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -1095,7 +842,7 @@ fn fuzz(seed: u64, budget: Duration, max_cases: u64) -> Summary {
                 with_load_errors += stats.load_errors as u64;
                 diagnostics += stats.diagnostics as u64;
                 if case.files.len() == 1 {
-                    corpus.learn(&mut rng, &case.files[0].1, &stats.signature);
+                    corpus.learn(&mut rng, &case.files[0].1, &stats);
                 }
             }
             Err(problem) => {
@@ -1118,9 +865,10 @@ fn fuzz(seed: u64, budget: Duration, max_cases: u64) -> Summary {
         if last_report.elapsed() > Duration::from_secs(60) {
             last_report = Instant::now();
             eprintln!(
-                "fuzz: {:>5}s {cases} cases, corpus {}, {} shapes, {} failures",
+                "fuzz: {:>5}s {cases} cases ({with_load_errors} with load errors), corpus {} + {} valid, {} shapes, {} failures",
                 start.elapsed().as_secs(),
                 corpus.inputs.len(),
+                corpus.valid.len(),
                 corpus.seen.len(),
                 failures.len()
             );
@@ -1148,8 +896,8 @@ fn env_u64(name: &str) -> Option<u64> {
 #[test]
 fn fuzz_short() {
     let seed = env_u64("FUZZ_SEED").unwrap_or(0x7090_1147);
-    let cases = env_u64("FUZZ_CASES").unwrap_or(1500);
-    let summary = fuzz(seed, Duration::from_secs(20), cases);
+    let cases = env_u64("FUZZ_CASES").unwrap_or(300);
+    let summary = fuzz(seed, Duration::from_secs(15), cases);
     assert!(summary.cases > 100, "only {} cases ran", summary.cases);
     assert!(
         summary.failures.is_empty(),
