@@ -145,7 +145,7 @@ pub fn read_file(
     if len > limits.max_file_size {
         return Ok(too_big(len));
     }
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(len as usize + 1);
     file.take(limits.max_file_size + 1)
         .read_to_end(&mut bytes)
         .map_err(err)?;
@@ -326,4 +326,20 @@ fn fill_request(o: &mut RequestOptions, d: &RequestOptions) {
     fill(&mut o.message, &d.message);
     fill(&mut o.timeout, &d.timeout);
     fill(&mut o.needs, &d.needs);
+}
+
+/// Reads every event of a file through the loader's event reader (spans, depth and alias
+/// accounting) without decoding: the benchmark uses it to tell the reader's cost from the
+/// decoder's. Returns the number of events, or `None` on a syntax error.
+#[doc(hidden)]
+pub fn drain_events(file: &SourceFile, limits: &Limits) -> Option<usize> {
+    let mut ev = events::Events::new(&file.text, &file.lines, FileId(0), *limits);
+    let mut n = 0;
+    loop {
+        let e = ev.next().ok()?;
+        n += 1;
+        if matches!(e.event, saphyr_parser::Event::StreamEnd) {
+            return Some(n);
+        }
+    }
 }
