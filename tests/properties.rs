@@ -1006,5 +1006,6 @@ fn generated_topologies_reach_many_rules() {
             *codes.entry(d.code).or_default() += 1;
         }
     }
-    assert!(codes.len() >= 12, "the generator reaches only {codes:?}");
+    eprintln!("codes reached: {codes:?}");
+    assert!(codes.len() >= 20, "the generator reaches only {codes:?}");
 }
