@@ -11,6 +11,22 @@ use crate::model::NodeKind;
 
 use super::Context;
 
+/// Where messages flow: what each channel carries and who consumes each message.
+pub struct MessageFlows<'m> {
+    /// By channel index, the messages it carries, sorted and without repeats.
+    pub carried: Vec<Vec<&'m str>>,
+    /// By message name, the services (by index) that consume it.
+    pub consumers: HashMap<&'m str, HashSet<u32>>,
+}
+
+impl<'m> MessageFlows<'m> {
+    pub fn new(cx: &Context<'m>) -> MessageFlows<'m> {
+        let carried = carried_messages(cx);
+        let consumers = message_consumers(cx, &carried);
+        MessageFlows { carried, consumers }
+    }
+}
+
 /// The messages each channel carries: those it lists and those published or requested on it.
 pub fn carried_messages<'m>(cx: &Context<'m>) -> Vec<Vec<&'m str>> {
     let model = cx.model;

@@ -104,6 +104,7 @@ pub struct Context<'a> {
     pub graph: &'a Graph,
     pub settings: &'a Settings,
     sync: OnceLock<SyncAnalysis>,
+    messages: OnceLock<helpers::MessageFlows<'a>>,
 }
 
 impl<'a> Context<'a> {
@@ -113,7 +114,15 @@ impl<'a> Context<'a> {
             graph,
             settings,
             sync: OnceLock::new(),
+            messages: OnceLock::new(),
         }
+    }
+
+    /// Which messages each channel carries and which services consume each message (C301 and
+    /// C302 both need them), computed on first use.
+    pub fn message_flows(&self) -> &helpers::MessageFlows<'a> {
+        self.messages
+            .get_or_init(|| helpers::MessageFlows::new(self))
     }
 
     /// SCCs and longest chains of the synchronous subgraph, computed on first use.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 
 use super::Context;
-use super::helpers::{carried_messages, channel_index, message_consumers, name_list};
+use super::helpers::{channel_index, name_list};
 
 pub const META: RuleMeta = RuleMeta {
     code: "C302",
@@ -25,8 +25,8 @@ fn carries<'m>(enforced: &mut HashMap<&'m str, bool>, message: &'m str, register
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let model = cx.model;
-    let carried = carried_messages(cx);
-    let consumers = message_consumers(cx, &carried);
+    let flows = cx.message_flows();
+    let (carried, consumers) = (&flows.carried, &flows.consumers);
     let registered: Vec<bool> = model
         .channels
         .iter()

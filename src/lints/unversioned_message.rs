@@ -6,7 +6,6 @@ use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 use crate::source::Span;
 
 use super::Context;
-use super::helpers::{carried_messages, message_consumers};
 
 pub const META: RuleMeta = RuleMeta {
     code: "C301",
@@ -55,10 +54,9 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             earliest(&mut flows.entry(&m.value).or_default().channel, m.span);
         }
     }
-    let carried = carried_messages(cx);
-    for (message, services) in message_consumers(cx, &carried) {
+    for (message, services) in &cx.message_flows().consumers {
         if let Some(flow) = flows.get_mut(message) {
-            flow.consumers = services;
+            flow.consumers.clone_from(services);
         }
     }
     for (message, flow) in flows {
