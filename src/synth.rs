@@ -93,7 +93,11 @@ pub fn topology(services: usize, seed: u64) -> String {
         for _ in 0..calls {
             let below = &by_layer[(my_layer + 1).min(3)];
             // One call in a thousand goes back up a layer: a cycle for S107 to find.
-            let target = if rng.chance(1) && rng.chance(10) && my_layer >= 2 {
+            let target = if rng.chance(1)
+                && rng.chance(10)
+                && my_layer >= 2
+                && !by_layer[my_layer - 1].is_empty()
+            {
                 by_layer[my_layer - 1][rng.below(by_layer[my_layer - 1].len() as u64) as usize]
             } else if below.is_empty() {
                 continue;
