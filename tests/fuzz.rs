@@ -112,6 +112,11 @@ fn dump_on_abort() {
                 }
             }
         }
+        // Then die of the signal as if no handler had been there.
+        unsafe {
+            libc::signal(libc::SIGABRT, libc::SIG_DFL);
+            libc::raise(libc::SIGABRT);
+        }
     }
     unsafe {
         libc::signal(libc::SIGABRT, on_abort as *const () as libc::sighandler_t);
