@@ -31,7 +31,7 @@ use topolint::synth::{self, Rng};
 use common::{files_under, root};
 use oracle::{Case, Stats, profiles, run_case, schema};
 
-/// Inputs slower than this are failures.
+/// Inputs that take more CPU time than this are failures.
 const SLOW: Duration = Duration::from_secs(2);
 /// The watchdog's limit: past it the input is saved and the process aborted.
 const HANG: Duration = Duration::from_secs(60);
@@ -158,6 +158,17 @@ impl Watchdog {
     }
 }
 
+/// CPU time of this thread: what an input costs, whatever else the machine is doing (the
+/// watchdog, which catches hangs, counts wall time).
+fn thread_cpu_time() -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
 /// Runs a case with the panic caught, the time taken and the input registered for the abort
 /// handler.
 fn guarded(
@@ -170,9 +181,9 @@ fn guarded(
     CURRENT_PTR.store(bytes.as_ptr() as usize, Ordering::SeqCst);
     QUIET.with(|q| q.set(true));
     dog.started_ms.store(now_ms(), Ordering::SeqCst);
-    let start = Instant::now();
+    let start = thread_cpu_time();
     let result = panic::catch_unwind(AssertUnwindSafe(|| run_case(case, schema)));
-    let took = start.elapsed();
+    let took = thread_cpu_time().saturating_sub(start);
     dog.started_ms.store(0, Ordering::SeqCst);
     QUIET.with(|q| q.set(false));
     CURRENT_PTR.store(0, Ordering::SeqCst);
