@@ -785,6 +785,33 @@ fn broker() -> BoxedStrategy<Value> {
     ])
 }
 
+/// An allow entry of a rule, at a service or one of its first calls, or anywhere: it may
+/// suppress findings or be unused (L001).
+fn allow(c: Counts) -> BoxedStrategy<Value> {
+    let codes: Vec<&'static str> = topolint::lints::RULES
+        .iter()
+        .map(|r| r.meta.code)
+        .filter(|code| !code.starts_with(['T', 'L']))
+        .collect();
+    let at = prop_oneof![
+        (0..c.services).prop_map(|i| Some(format!("services.{}", name("svc-", i)))),
+        (0..c.services, 0usize..3)
+            .prop_map(|(i, k)| Some(format!("services.{}.calls[{k}]", name("svc-", i)))),
+        Just(None),
+    ];
+    (prop::sample::select(codes), at)
+        .prop_map(|(code, at)| {
+            let mut m = Map::new();
+            m.insert("rule".into(), json!(code));
+            if let Some(at) = at {
+                m.insert("at".into(), json!(at));
+            }
+            m.insert("reason".into(), json!("accepted: generated"));
+            Value::Object(m)
+        })
+        .boxed()
+}
+
 fn nodes(prefix: &'static str, n: usize, item: BoxedStrategy<Value>) -> BoxedStrategy<Value> {
     prop::collection::vec(item, n)
         .prop_map(move |items| {
@@ -862,6 +889,7 @@ fn topology() -> impl Strategy<Value = Value> {
                     ),
                     req("brokers", nodes("broker-", brokers, broker())),
                     opt("operations", operations),
+                    opt("allow", list(allow(c), 3, true)),
                 ])
             },
         )
@@ -1019,7 +1047,10 @@ fn the_synthetic_generator_makes_every_small_size() {
         let seeds = if services < 8 { 5_000 } else { 50 };
         for seed in 0..seeds {
             let text = synth::topology(services, seed);
-            assert!(text.starts_with("topolint: 1"), "{services} services, seed {seed}");
+            assert!(
+                text.starts_with("topolint: 1"),
+                "{services} services, seed {seed}"
+            );
         }
     }
 }
