@@ -1,21 +1,9 @@
 use super::*;
-use crate::load::{Limits, from_bytes, load_sources};
-use crate::source::Sources;
 
 const MARGIN: u32 = weights::DEFAULT_MIN_MARGIN;
 
 fn load(yaml: &str) -> Model {
-    let mut sources = Sources::default();
-    let (file, problem) = from_bytes(
-        "test.topology.yaml".into(),
-        "test.topology.yaml".into(),
-        yaml.as_bytes().to_vec(),
-    );
-    assert!(problem.is_none(), "{problem:?}");
-    sources.add(file);
-    let loaded = load_sources(sources, &[], &Limits::default());
-    assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
-    loaded.model
+    crate::load::load_test_text(yaml).model
 }
 
 /// The advice on every advised edge of a topology.

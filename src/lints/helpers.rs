@@ -125,32 +125,7 @@ pub fn name_list<S: AsRef<str>>(names: &[S]) -> String {
 
 /// Loads a topology from text and runs one check on it, for the rules' unit tests.
 #[cfg(test)]
-pub fn run(
-    check: fn(&Context, &mut Vec<crate::diagnostic::Diagnostic>),
-    yaml: &str,
-) -> Vec<crate::diagnostic::Diagnostic> {
-    use crate::graph::Graph;
-    use crate::load::{Limits, from_bytes, load_sources};
-    use crate::source::Sources;
-
-    let mut sources = Sources::default();
-    let (file, problem) = from_bytes(
-        "test.topology.yaml".into(),
-        "test.topology.yaml".into(),
-        yaml.as_bytes().to_vec(),
-    );
-    assert!(problem.is_none(), "{problem:?}");
-    sources.add(file);
-    let loaded = load_sources(sources, &[], &Limits::default());
-    assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
-    let graph = Graph::build(&loaded.model);
-    let settings = super::Settings::default();
-    let cx = Context::new(&loaded.model, &graph, &settings);
-    let mut out = Vec::new();
-    check(&cx, &mut out);
-    crate::diagnostic::sort(&mut out);
-    out
-}
+pub use super::sync_common::test::run;
 
 #[cfg(test)]
 mod tests {

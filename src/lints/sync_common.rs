@@ -134,8 +134,6 @@ pub mod test {
     use crate::diagnostic::Diagnostic;
     use crate::graph::Graph;
     use crate::lints::{Context, Settings};
-    use crate::load::{Limits, from_bytes, load_sources};
-    use crate::source::Sources;
 
     /// The findings of `check` on `yaml`, sorted, with the given settings.
     pub fn run_with(
@@ -143,16 +141,7 @@ pub mod test {
         settings: &Settings,
         yaml: &str,
     ) -> Vec<Diagnostic> {
-        let mut sources = Sources::default();
-        let (file, problem) = from_bytes(
-            "test.topology.yaml".into(),
-            "test.topology.yaml".into(),
-            yaml.as_bytes().to_vec(),
-        );
-        assert!(problem.is_none(), "{problem:?}");
-        sources.add(file);
-        let loaded = load_sources(sources, &[], &Limits::default());
-        assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
+        let loaded = crate::load::load_test_text(yaml);
         let graph = Graph::build(&loaded.model);
         let cx = Context::new(&loaded.model, &graph, settings);
         let mut out = Vec::new();

@@ -343,3 +343,17 @@ pub fn drain_events(file: &SourceFile, limits: &Limits) -> Option<usize> {
         }
     }
 }
+
+/// Loads one topology given as text, asserting that it loads: for the unit tests of the rules and
+/// of the advisor.
+#[cfg(test)]
+pub(crate) fn load_test_text(yaml: &str) -> Loaded {
+    let mut sources = Sources::default();
+    let name = "test.topology.yaml";
+    let (file, problem) = from_bytes(name.into(), name.into(), yaml.as_bytes().to_vec());
+    assert!(problem.is_none(), "{problem:?}");
+    sources.add(file);
+    let loaded = load_sources(sources, &[], &Limits::default());
+    assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
+    loaded
+}
