@@ -41,17 +41,8 @@ fn doc_with_table(doc: &str) -> String {
 
 #[test]
 fn the_weights_in_the_doc_are_those_of_weights_rs() {
-    let path = root().join(DOC);
-    let doc = std::fs::read_to_string(&path).unwrap();
-    let expected = doc_with_table(&doc);
-    if std::env::var_os("TOPOLINT_UPDATE").is_some() {
-        std::fs::write(&path, &expected).unwrap();
-        return;
-    }
-    assert!(
-        doc == expected,
-        "{DOC} is stale: run `TOPOLINT_UPDATE=1 cargo test --test advise`"
-    );
+    let doc = std::fs::read_to_string(root().join(DOC)).unwrap();
+    assert_committed(DOC, &doc_with_table(&doc), "advise");
 }
 
 #[test]

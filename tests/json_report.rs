@@ -13,17 +13,7 @@ const SCHEMA_PATH: &str = "schema/report.schema.json";
 
 #[test]
 fn committed_report_schema_is_current() {
-    let path = root().join(SCHEMA_PATH);
-    let generated = report::json::schema_text();
-    if std::env::var_os("TOPOLINT_UPDATE").is_some() {
-        std::fs::write(&path, &generated).unwrap();
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == generated,
-        "{SCHEMA_PATH} is stale: run `TOPOLINT_UPDATE=1 cargo test --test json_report` and commit it"
-    );
+    assert_committed(SCHEMA_PATH, &report::json::schema_text(), "json_report");
 }
 
 fn validator() -> jsonschema::Validator {

@@ -10,16 +10,10 @@ const SCHEMA_PATH: &str = "schema/topology.schema.json";
 
 #[test]
 fn committed_schema_is_current() {
-    let path = root().join(SCHEMA_PATH);
-    let generated = topolint::schema::topology_schema_text();
-    if std::env::var_os("TOPOLINT_UPDATE").is_some() {
-        std::fs::write(&path, &generated).unwrap();
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == generated,
-        "{SCHEMA_PATH} is stale: run `TOPOLINT_UPDATE=1 cargo test --test schema` and commit it"
+    assert_committed(
+        SCHEMA_PATH,
+        &topolint::schema::topology_schema_text(),
+        "schema",
     );
 }
 

@@ -176,3 +176,18 @@ pub fn source(name: &str, text: &str) -> SourceFile {
 pub fn file_id(i: u32) -> FileId {
     FileId(i)
 }
+
+/// Checks that a generated file committed at `relative` (from the crate root) equals `generated`;
+/// with `TOPOLINT_UPDATE` set, rewrites it instead. `test` names the test target to rerun.
+pub fn assert_committed(relative: &str, generated: &str, test: &str) {
+    let path = root().join(relative);
+    if std::env::var_os("TOPOLINT_UPDATE").is_some() {
+        std::fs::write(&path, generated).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "{relative} is stale: run `TOPOLINT_UPDATE=1 cargo test --test {test}` and commit it"
+    );
+}
