@@ -17,6 +17,52 @@ fn main() {
         );
         return;
     }
+    if std::env::args().nth(2).as_deref() == Some("--load-ratio") {
+        // Best of five: bare parse, decode (piped), and the whole load from text.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let file = SourceFile::new(path.clone().into(), path.clone(), text.clone());
+        let best = |f: &mut dyn FnMut()| {
+            (0..5)
+                .map(|_| {
+                    let t = Instant::now();
+                    f();
+                    t.elapsed().as_secs_f64() * 1e3
+                })
+                .fold(f64::MAX, f64::min)
+        };
+        let parse = best(&mut || {
+            for e in saphyr_parser::Parser::new_from_str(&text) {
+                e.unwrap();
+            }
+        });
+        let decode = best(&mut || {
+            std::hint::black_box(load::parse_document(&file, FileId(0), &Limits::default()));
+        });
+        let all = best(&mut || {
+            let mut sources = topolint::source::Sources::default();
+            sources.add(SourceFile::new(
+                path.clone().into(),
+                path.clone(),
+                text.clone(),
+            ));
+            std::hint::black_box(load::load_sources(sources, &[], &Limits::default()));
+        });
+        println!(
+            "parse {parse:.1} ms, decode {decode:.1} ms (×{:.2}), load {all:.1} ms (×{:.2})",
+            decode / parse,
+            all / parse
+        );
+        return;
+    }
+    if std::env::args().nth(2).as_deref() == Some("--lint-only") {
+        // For a profiler: load once, then lint five times.
+        let loaded = load::load_paths(&[path.into()], &Limits::default()).unwrap();
+        let graph = topolint::graph::Graph::build(&loaded.model);
+        for _ in 0..5 {
+            lint_all(&loaded, &graph);
+        }
+        return;
+    }
     let text = std::fs::read_to_string(&path).unwrap();
     let t = Instant::now();
     let file = SourceFile::new(path.clone().into(), path.clone(), text);
@@ -37,13 +83,7 @@ fn main() {
     let t = Instant::now();
     let graph = topolint::graph::Graph::build(&loaded.model);
     println!("graph        {:>8.1} ms", t.elapsed().as_secs_f64() * 1e3);
-    let t = Instant::now();
-    let outcome = topolint::lints::engine::lint(&loaded.model, &graph, &Default::default());
-    println!(
-        "lint         {:>8.1} ms ({} findings)",
-        t.elapsed().as_secs_f64() * 1e3,
-        outcome.diagnostics.len()
-    );
+    lint_all(&loaded, &graph);
     for rule in topolint::lints::RULES.iter().filter(|r| r.check.is_some()) {
         let config = topolint::lints::engine::RuleConfig {
             enabled: [rule.meta.code].into_iter().collect(),
@@ -61,6 +101,7 @@ fn main() {
     let mut best_parse = f64::MAX;
     let mut best_decode = f64::MAX;
     let mut best_reader = f64::MAX;
+    let mut best_piped = f64::MAX;
     for _ in 0..3 {
         let t = Instant::now();
         std::hint::black_box(load::drain_events(
@@ -73,14 +114,25 @@ fn main() {
             e.unwrap();
         }
         best_parse = best_parse.min(t.elapsed().as_secs_f64() * 1e3);
-        let t = Instant::now();
-        let r = load::parse_document(&loaded.sources.files[0], FileId(0), &Limits::default());
-        best_decode = best_decode.min(t.elapsed().as_secs_f64() * 1e3);
-        drop(r);
+        let decode = |piped| {
+            let t = Instant::now();
+            let r = load::parse_document_with(
+                &loaded.sources.files[0],
+                FileId(0),
+                &Limits::default(),
+                piped,
+            );
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            drop(r);
+            ms
+        };
+        best_decode = best_decode.min(decode(false));
+        best_piped = best_piped.min(decode(true));
     }
     println!(
-        "best of 3: parse {best_parse:.1} ms, reader {best_reader:.1} ms, decode {best_decode:.1} ms, ratio {:.2}",
-        best_decode / best_parse
+        "best of 3: parse {best_parse:.1} ms, reader {best_reader:.1} ms, decode {best_decode:.1} ms (×{:.2}), piped {best_piped:.1} ms (×{:.2})",
+        best_decode / best_parse,
+        best_piped / best_parse
     );
     let t = Instant::now();
     let mut n = 0;
@@ -91,5 +143,16 @@ fn main() {
     println!(
         "bare parse   {:>8.1} ms ({n} events)",
         t.elapsed().as_secs_f64() * 1e3
+    );
+}
+
+/// Lints with every rule and prints the time and the number of findings.
+fn lint_all(loaded: &load::Loaded, graph: &topolint::graph::Graph) {
+    let t = Instant::now();
+    let outcome = topolint::lints::engine::lint(&loaded.model, graph, &Default::default());
+    println!(
+        "lint         {:>8.1} ms ({} findings)",
+        t.elapsed().as_secs_f64() * 1e3,
+        outcome.diagnostics.len()
     );
 }

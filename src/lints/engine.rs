@@ -2,6 +2,7 @@
 //! reports unused allows (L001).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::diagnostic::{self, Diagnostic, Severity};
 use crate::graph::Graph;
@@ -9,7 +10,7 @@ use crate::model::Model;
 use crate::source::Span;
 use crate::suggest;
 
-use super::{Context, RULES, Settings, find, meta};
+use super::{Context, RULES, Rule, Settings, find, meta};
 
 /// Which rules run, at what severity, with which thresholds.
 #[derive(Debug, Clone)]
@@ -64,29 +65,98 @@ pub fn path_covers(at: &str, path: &str) -> bool {
         || (path.starts_with(at) && matches!(path.as_bytes().get(at.len()), Some(b'.' | b'[')))
 }
 
-/// Runs every enabled graph rule over a loaded model.
+/// Runs every enabled graph rule over a loaded model, on as many threads as pay off: one for small
+/// topologies, the machine's cores for large ones.
 pub fn lint(model: &Model, graph: &Graph, config: &RuleConfig) -> Outcome {
+    let threads = if graph.graph.node_count() < PARALLEL_MIN_NODES {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    };
+    lint_on(model, graph, config, threads)
+}
+
+/// [`lint`] on `threads` threads (at least one); the outcome is the same for any number.
+pub fn lint_on(model: &Model, graph: &Graph, config: &RuleConfig, threads: usize) -> Outcome {
     let cx = Context::new(model, graph, &config.settings);
+    let rules: Vec<&Rule> = RULES
+        .iter()
+        .filter(|r| r.check.is_some() && config.is_enabled(r.meta.code))
+        .collect();
     let mut found = Vec::new();
-    for rule in RULES {
-        let Some(check) = rule.check else { continue };
-        if !config.is_enabled(rule.meta.code) {
-            continue;
-        }
-        let start = found.len();
-        check(&cx, &mut found);
+    for (rule, mut diagnostics) in rules.iter().zip(run_rules(&cx, &rules, threads)) {
         // An override applies to every finding of the rule, whatever severity it chose.
         if let Some(&severity) = config.severity.get(rule.meta.code) {
-            for d in &mut found[start..] {
+            for d in &mut diagnostics {
                 d.severity = severity;
             }
         }
+        found.append(&mut diagnostics);
     }
     super::identity::fill(model, &mut found);
     let mut outcome = suppress(model, found, config);
     diagnostic::sort(&mut outcome.diagnostics);
     diagnostic::sort_by_key(&mut outcome.suppressed, |s| &s.diagnostic);
     outcome
+}
+
+/// Topologies with fewer nodes than this are linted on the calling thread: their rules take well
+/// under a millisecond each, not worth starting a thread for (the language server re-lints on
+/// every change).
+const PARALLEL_MIN_NODES: usize = 5_000;
+
+/// The rules whose passes cost the most on large topologies (`examples/phases` measures each):
+/// started first, so that no thread is left with a long rule at the end.
+const SLOWEST_FIRST: &[&str] = &[
+    "S106", "S110", "C301", "S107", "S105", "S104", "S101", "C302", "X501",
+];
+
+/// The findings of each rule, in the order of `rules`. Large topologies spread the rules over the
+/// machine's cores (rules only read the model and graph; the analyses they share are computed once,
+/// by whichever rule asks first, in [`Context`]); the result does not depend on the schedule.
+fn run_rules(cx: &Context, rules: &[&Rule], threads: usize) -> Vec<Vec<Diagnostic>> {
+    let run = |rule: &Rule| {
+        let mut found = Vec::new();
+        if let Some(check) = rule.check {
+            check(cx, &mut found);
+        }
+        found
+    };
+    let threads = threads.min(rules.len());
+    if threads <= 1 {
+        return rules.iter().map(|r| run(r)).collect();
+    }
+    let mut order: Vec<usize> = (0..rules.len()).collect();
+    order.sort_by_key(|&i| {
+        SLOWEST_FIRST
+            .iter()
+            .position(|c| *c == rules[i].meta.code)
+            .unwrap_or(SLOWEST_FIRST.len())
+    });
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&i) = order.get(k) else { break done };
+            done.push((i, run(rules[i])));
+        }
+    };
+    let mut results: Vec<Vec<Diagnostic>> = vec![Vec::new(); rules.len()];
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut done = work();
+        for helper in helpers {
+            match helper.join() {
+                Ok(more) => done.extend(more),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        for (i, found) in done {
+            results[i] = found;
+        }
+    });
+    results
 }
 
 /// Applies the `allow` list.

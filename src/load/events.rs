@@ -1,8 +1,13 @@
 //! A pull reader over saphyr-parser's events that converts spans to bytes, expands aliases within
 //! a budget and caps nesting depth, so that no input can exhaust memory or the stack.
+//!
+//! The parser can run on a thread of its own ([`produce`]), handing events over in batches through
+//! a bounded channel, so that scanning the text and decoding the events overlap on two cores.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, StrInput};
 
@@ -31,44 +36,23 @@ struct Recording<'a> {
     events: Vec<Ev<'a>>,
 }
 
-pub struct Events<'a> {
-    parser: Parser<'a, StrInput<'a>>,
+/// Converts the parser's positions to byte spans in one file.
+#[derive(Clone, Copy)]
+pub struct Spanner<'a> {
     file: FileId,
     text: &'a str,
     lines: &'a LineIndex,
     ascii: bool,
-    peeked: Option<Ev<'a>>,
-    anchors: HashMap<usize, Rc<[Ev<'a>]>>,
-    recordings: Vec<Recording<'a>>,
-    replay: Vec<(Rc<[Ev<'a>]>, usize)>,
-    replayed: usize,
-    depth: usize,
-    limits: Limits,
-    /// End of the last event that covered text; the end of the node being read.
-    pub last_end: u32,
 }
 
-impl<'a> Events<'a> {
-    pub fn new(text: &'a str, lines: &'a LineIndex, file: FileId, limits: Limits) -> Events<'a> {
-        Events {
-            parser: Parser::new_from_str(text),
+impl<'a> Spanner<'a> {
+    pub fn new(text: &'a str, lines: &'a LineIndex, file: FileId) -> Spanner<'a> {
+        Spanner {
             file,
             text,
             lines,
             ascii: text.is_ascii(),
-            peeked: None,
-            anchors: HashMap::new(),
-            recordings: Vec::new(),
-            replay: Vec::new(),
-            replayed: 0,
-            depth: 0,
-            limits,
-            last_end: 0,
         }
-    }
-
-    pub fn file(&self) -> FileId {
-        self.file
     }
 
     fn offset(&self, mark: Marker) -> usize {
@@ -90,6 +74,148 @@ impl<'a> Events<'a> {
             Span::new(self.file, offset, end),
             message,
         )))
+    }
+
+    /// The next event of the parser with its byte span; `StreamEnd` once the parser has no more.
+    fn next(&self, parser: &mut Parser<'a, StrInput<'a>>) -> R<Ev<'a>> {
+        match parser.next_event() {
+            Some(Ok((event, span))) => Ok(Ev {
+                event,
+                span: Span::new(self.file, self.offset(span.start), self.offset(span.end)),
+            }),
+            Some(Err(error)) => {
+                Err(self.fatal(self.offset(*error.marker()), error.info().to_string()))
+            }
+            None => Ok(self.stream_end()),
+        }
+    }
+
+    /// The event with its scalar's text borrowed from the source when it is written there as is
+    /// (a plain or quoted scalar without escapes or line folding: nearly all of them). The parser's
+    /// own copy is then freed here, on the parsing thread that allocated it, not on the decoder's:
+    /// freeing across threads is slow in most allocators, and the decoder has less to do.
+    fn lend(&self, mut ev: Ev<'a>) -> Ev<'a> {
+        if let Event::Scalar(value, style, _, _) = &mut ev.event
+            && let Cow::Owned(owned) = value
+        {
+            let (start, end) = (ev.span.start as usize, ev.span.end as usize);
+            let inner = match style {
+                ScalarStyle::Plain => self.text.get(start..end),
+                ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted if end >= start + 2 => {
+                    self.text.get(start + 1..end - 1)
+                }
+                _ => None,
+            };
+            if let Some(source) = inner.filter(|source| *source == owned.as_str()) {
+                *value = Cow::Borrowed(source);
+            }
+        }
+        ev
+    }
+
+    fn stream_end(&self) -> Ev<'a> {
+        Ev {
+            event: Event::StreamEnd,
+            span: Span::new(self.file, self.text.len(), self.text.len()),
+        }
+    }
+}
+
+/// Events handed from the parsing thread to the reader: a batch ends early at the end of the
+/// stream or at a syntax error.
+pub type Batch<'a> = Vec<R<Ev<'a>>>;
+
+/// Events per batch: large enough that the channel costs nothing per event, small enough that the
+/// decoder starts at once and the batches in flight stay small (about 100 KiB each).
+pub const BATCH: usize = 1024;
+
+/// Runs the parser over the whole text and sends its events in batches, until the end of the
+/// stream, a syntax error, or the reader hanging up (it stops early on a limit).
+pub fn produce<'a>(spanner: Spanner<'a>, tx: SyncSender<Batch<'a>>) {
+    let mut parser = Parser::new_from_str(spanner.text);
+    loop {
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut done = false;
+        while batch.len() < BATCH && !done {
+            let ev = spanner.next(&mut parser).map(|ev| spanner.lend(ev));
+            done = match &ev {
+                Ok(ev) => matches!(ev.event, Event::StreamEnd),
+                Err(_) => true,
+            };
+            batch.push(ev);
+        }
+        if tx.send(batch).is_err() || done {
+            return;
+        }
+    }
+}
+
+/// Where the reader's events come from.
+enum Source<'a> {
+    /// The parser, on this thread.
+    Inline(Box<Parser<'a, StrInput<'a>>>),
+    /// Batches from [`produce`] on another thread.
+    Piped {
+        rx: Receiver<Batch<'a>>,
+        batch: std::vec::IntoIter<R<Ev<'a>>>,
+    },
+}
+
+pub struct Events<'a> {
+    source: Source<'a>,
+    spanner: Spanner<'a>,
+    peeked: Option<Ev<'a>>,
+    anchors: HashMap<usize, Rc<[Ev<'a>]>>,
+    recordings: Vec<Recording<'a>>,
+    replay: Vec<(Rc<[Ev<'a>]>, usize)>,
+    replayed: usize,
+    depth: usize,
+    limits: Limits,
+    /// End of the last event that covered text; the end of the node being read.
+    pub last_end: u32,
+}
+
+impl<'a> Events<'a> {
+    /// A reader that runs the parser itself.
+    pub fn new(text: &'a str, lines: &'a LineIndex, file: FileId, limits: Limits) -> Events<'a> {
+        let spanner = Spanner::new(text, lines, file);
+        Events::with_source(
+            Source::Inline(Box::new(Parser::new_from_str(text))),
+            spanner,
+            limits,
+        )
+    }
+
+    /// A reader of the batches that [`produce`] sends for the same text.
+    pub fn piped(spanner: Spanner<'a>, rx: Receiver<Batch<'a>>, limits: Limits) -> Events<'a> {
+        let source = Source::Piped {
+            rx,
+            batch: Vec::new().into_iter(),
+        };
+        Events::with_source(source, spanner, limits)
+    }
+
+    fn with_source(source: Source<'a>, spanner: Spanner<'a>, limits: Limits) -> Events<'a> {
+        Events {
+            source,
+            spanner,
+            peeked: None,
+            anchors: HashMap::new(),
+            recordings: Vec::new(),
+            replay: Vec::new(),
+            replayed: 0,
+            depth: 0,
+            limits,
+            last_end: 0,
+        }
+    }
+
+    pub fn file(&self) -> FileId {
+        self.spanner.file
+    }
+
+    fn fatal(&self, offset: usize, message: String) -> Fatal {
+        self.spanner.fatal(offset, message)
     }
 
     pub fn peek(&mut self) -> R<&Ev<'a>> {
@@ -191,23 +317,18 @@ impl<'a> Events<'a> {
     }
 
     fn parse_next(&mut self) -> R<Ev<'a>> {
-        match self.parser.next_event() {
-            Some(Ok((event, span))) => {
-                let start = self.offset(span.start);
-                let end = self.offset(span.end);
-                Ok(Ev {
-                    event,
-                    span: Span::new(self.file, start, end),
-                })
-            }
-            Some(Err(error)) => {
-                let offset = self.offset(*error.marker());
-                Err(self.fatal(offset, error.info().to_string()))
-            }
-            None => Ok(Ev {
-                event: Event::StreamEnd,
-                span: Span::new(self.file, self.text.len(), self.text.len()),
-            }),
+        match &mut self.source {
+            Source::Inline(parser) => self.spanner.next(parser),
+            Source::Piped { rx, batch } => loop {
+                if let Some(ev) = batch.next() {
+                    return ev;
+                }
+                match rx.recv() {
+                    Ok(next) => *batch = next.into_iter(),
+                    // The producer has sent the end of the stream (or an error) and quit.
+                    Err(_) => return Ok(self.spanner.stream_end()),
+                }
+            },
         }
     }
 }

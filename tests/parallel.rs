@@ -1,0 +1,142 @@
+//! The two places where topolint uses a second core give the same answers as one core does:
+//! parsing on its own thread while the events are decoded (large files), and the rules spread over
+//! threads (large topologies).
+
+mod common;
+
+use topolint::graph::Graph;
+use topolint::lints::engine::{self, RuleConfig};
+use topolint::load::{self, Limits};
+use topolint::source::{FileId, SourceFile, Sources};
+
+/// Decodes one text inline and piped, and asserts the same document and diagnostics.
+fn assert_same_decode(name: &str, text: &str, limits: &Limits) -> Vec<String> {
+    let file = SourceFile::new(name.into(), name.to_string(), text.to_string());
+    let (inline_doc, inline_diags) = load::parse_document_with(&file, FileId(0), limits, false);
+    let (piped_doc, piped_diags) = load::parse_document_with(&file, FileId(0), limits, true);
+    assert_eq!(
+        format!("{inline_doc:?}"),
+        format!("{piped_doc:?}"),
+        "{name}: the piped parse built another document"
+    );
+    assert_eq!(
+        format!("{inline_diags:?}"),
+        format!("{piped_diags:?}"),
+        "{name}: the piped parse reported otherwise"
+    );
+    piped_diags.iter().map(|d| d.message.clone()).collect()
+}
+
+#[test]
+fn piped_parsing_decodes_every_fixture_as_inline_parsing_does() {
+    let root = common::root().join("fixtures");
+    let files = common::files_under(&root, &["yaml", "yml", "input"]);
+    assert!(files.len() > 50, "fixtures found: {}", files.len());
+    let mut with_problems = 0;
+    for path in files {
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        let diags = assert_same_decode(&path.display().to_string(), &text, &Limits::default());
+        with_problems += usize::from(!diags.is_empty());
+    }
+    // The invalid fixtures went through too: syntax errors and bad fields, not only clean files.
+    assert!(
+        with_problems >= 15,
+        "fixtures with problems: {with_problems}"
+    );
+}
+
+#[test]
+fn piped_parsing_keeps_spans_of_quoted_folded_and_non_ascii_scalars() {
+    // Scalars the parser rewrites (escapes, folding, quotes) and ones it does not, with multi-byte
+    // text before them so that offsets and columns differ.
+    let text = "topolint: 1\nsystem: \"caf\\u00e9 \u{1F600}\"\ndescription: >\n  folded\n  text\nservices:\n  'a-ü':\n    owner: 'it''s'\n    description: \"tab\\there\"\n    calls:\n      - to: \"b\"\n        timeout: 100ms\n  b:\n    owner: plain text\n    latency: { p50: 1ms, p99: 3ms }\n    budget: fast\n";
+    let diags = assert_same_decode("scalars.yaml", text, &Limits::default());
+    // Two bad values, found at the same places both ways (asserted above): the name (names are
+    // ASCII) and `budget: fast`.
+    assert_eq!(diags.len(), 2, "{diags:?}");
+    assert!(diags[1].contains("`fast` is not a duration"), "{diags:?}");
+}
+
+#[test]
+fn piped_parsing_stops_cleanly_on_errors_and_limits_early_in_a_large_file() {
+    let big = topolint::synth::topology(2_000, 7);
+    assert!(big.len() > load::PIPELINE_MIN_BYTES);
+    // A syntax error near the start, then lots more text the parser need not reach.
+    let early = format!("topolint: 1\nservices: [unclosed\n{big}");
+    let diags = assert_same_decode("early.yaml", &early, &Limits::default());
+    assert!(!diags.is_empty());
+    // A syntax error at the very end.
+    let late = format!("{big}\n  broken: [\n");
+    let diags = assert_same_decode("late.yaml", &late, &Limits::default());
+    assert!(!diags.is_empty());
+    // A nesting limit hit early: the decoder quits and the parser's thread must stop too.
+    let limits = Limits {
+        max_depth: 2,
+        ..Limits::default()
+    };
+    let diags = assert_same_decode("deep.yaml", &big, &limits);
+    assert!(
+        diags.iter().any(|m| m.contains("nesting deeper than 2")),
+        "{diags:?}"
+    );
+    // An alias bomb.
+    let mut bomb = String::from("topolint: 1\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let prev = format!("*a{}", i - 1);
+        bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
+    }
+    bomb.push_str("services: *a9\n");
+    let diags = assert_same_decode("bomb.yaml", &bomb, &Limits::default());
+    assert!(diags.iter().any(|m| m.contains("alias")), "{diags:?}");
+}
+
+#[test]
+fn a_large_file_loads_piped_to_the_same_model() {
+    // Over the size at which `parse_document` pipes on its own, so the default path is covered.
+    let text = topolint::synth::topology(3_000, 11);
+    assert!(text.len() > load::PIPELINE_MIN_BYTES);
+    let diags = assert_same_decode("synthetic.topology.yaml", &text, &Limits::default());
+    assert!(diags.is_empty(), "{diags:?}");
+}
+
+/// The findings of a lint run, as comparable text.
+fn lint_text(loaded: &load::Loaded, threads: usize) -> (String, String) {
+    let graph = Graph::build(&loaded.model);
+    let outcome = engine::lint_on(&loaded.model, &graph, &RuleConfig::default(), threads);
+    (
+        format!("{:?}", outcome.diagnostics),
+        format!("{:?}", outcome.suppressed),
+    )
+}
+
+#[test]
+fn rules_on_several_threads_find_what_one_thread_finds() {
+    let text = topolint::synth::topology(6_000, 3);
+    let mut sources = Sources::default();
+    sources.add(SourceFile::new(
+        "synthetic.topology.yaml".into(),
+        "synthetic.topology.yaml".into(),
+        text,
+    ));
+    let loaded = load::load_sources(sources, &[], &Limits::default());
+    assert!(!loaded.has_errors());
+    let one = lint_text(&loaded, 1);
+    assert!(one.0.len() > 1_000, "the synthetic topology has findings");
+    for threads in [2, 3, 8] {
+        assert_eq!(one, lint_text(&loaded, threads), "{threads} threads");
+    }
+    // And the examples and rule fixtures, whose findings are of every rule.
+    let root = common::root().join("fixtures");
+    for dir in ["examples", "invalid/rules", "valid"] {
+        for path in common::files_under(&root.join(dir), &["yaml"]) {
+            let loaded = load::load_paths(std::slice::from_ref(&path), &Limits::default()).unwrap();
+            assert_eq!(
+                lint_text(&loaded, 1),
+                lint_text(&loaded, 4),
+                "{}",
+                path.display()
+            );
+        }
+    }
+}
