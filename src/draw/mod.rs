@@ -742,7 +742,7 @@ struct Highlight {
 fn highlight(model: &Model, graph: &Graph) -> Option<Highlight> {
     let sync = graph.sync();
     let services = (0..model.services.len()).map(|i| graph.service_node(i));
-    if let Some(start) = services.clone().find(|&n| sync.in_cycle(graph, n)) {
+    if let Some(start) = services.clone().find(|&n| sync.in_cycle(n)) {
         let edges = cycle_through(graph, &sync, start);
         let mut nodes = vec![start];
         nodes.extend(

@@ -314,12 +314,22 @@ impl Graph {
 
 /// Strongly connected components of the `calls` subgraph, and for every node the longest chain of
 /// calls leaving it, where a component counts as one node (calls inside a cycle add no depth).
+///
+/// It also keeps the calls of each node side by side (a compressed adjacency list), because every
+/// synchronous rule walks them: reading a node's calls is then one contiguous slice instead of a
+/// walk along petgraph's linked edge lists that skips the node's other edges.
 #[derive(Debug, Clone)]
 pub struct SyncAnalysis {
     /// Component id of each node (by node index).
     pub component: Vec<u32>,
-    /// Members of each component, in reverse topological order (sinks first).
-    pub components: Vec<Vec<NodeIndex>>,
+    /// The members of every component, component after component.
+    members: Vec<NodeIndex>,
+    /// Where each component's members start in `members` (one more entry than components).
+    member_start: Vec<u32>,
+    /// The calls leaving every node, node after node, in petgraph's order: (call, callee).
+    calls: Vec<(EdgeIndex, NodeIndex)>,
+    /// Where each node's calls start in `calls` (one more entry than nodes).
+    call_start: Vec<u32>,
     /// Number of calls on the longest chain from each component.
     pub depth: Vec<u32>,
     /// The first call of that chain, if any.
@@ -328,64 +338,154 @@ pub struct SyncAnalysis {
     pub end: Vec<Option<NodeIndex>>,
 }
 
+const UNVISITED: u32 = u32::MAX;
+
 impl SyncAnalysis {
     fn new(g: &Graph) -> SyncAnalysis {
-        // A graph of the calls alone, with the same node indices: the SCC search then walks only
-        // calls instead of filtering every edge of every node twice. Kosaraju's algorithm is
-        // iterative in petgraph; Tarjan's recurses and overflows the stack on a 100k-service chain.
-        let mut calls: DiGraph<(), ()> = DiGraph::with_capacity(g.graph.node_count(), 0);
-        for _ in 0..g.graph.node_count() {
-            calls.add_node(());
+        let nodes = g.graph.node_count();
+        let mut calls = Vec::new();
+        let mut call_start = Vec::with_capacity(nodes + 1);
+        for node in g.graph.node_indices() {
+            call_start.push(calls.len() as u32);
+            calls.extend(
+                g.graph
+                    .edges_directed(node, Direction::Outgoing)
+                    .filter(|e| e.weight().kind == EdgeKind::Call)
+                    .map(|e| (e.id(), e.target())),
+            );
         }
-        for e in g.graph.edge_references() {
-            if e.weight().kind == EdgeKind::Call {
-                calls.add_edge(e.source(), e.target(), ());
+        call_start.push(calls.len() as u32);
+        let mut sync = SyncAnalysis {
+            component: vec![0; nodes],
+            members: Vec::with_capacity(nodes),
+            member_start: vec![0],
+            calls,
+            call_start,
+            depth: Vec::new(),
+            next: Vec::new(),
+            end: Vec::new(),
+        };
+        sync.tarjan();
+        sync.chains(g);
+        sync
+    }
+
+    /// Tarjan's algorithm, iterative (a recursive search overflows the stack on a chain of 100k
+    /// services). Components are numbered as they complete, which is sinks first: every callee's
+    /// component comes before its callers'.
+    fn tarjan(&mut self) {
+        let nodes = self.component.len();
+        let mut index = vec![UNVISITED; nodes];
+        let mut low = vec![0u32; nodes];
+        let mut on_stack = vec![false; nodes];
+        let mut stack: Vec<u32> = Vec::new();
+        // Frames of the depth-first search: a node and the position of its next call.
+        let mut frames: Vec<(u32, u32)> = Vec::new();
+        let mut counter = 0u32;
+        for root in 0..nodes as u32 {
+            if index[root as usize] != UNVISITED {
+                continue;
             }
-        }
-        let components = petgraph::algo::kosaraju_scc(&calls);
-        let mut component = vec![0u32; g.graph.node_count()];
-        for (id, members) in components.iter().enumerate() {
-            for &n in members {
-                component[n.index()] = id as u32;
-            }
-        }
-        let mut depth = vec![0u32; components.len()];
-        let mut next = vec![None; components.len()];
-        // Tarjan yields components sinks first, so every successor is final before its callers.
-        for (id, members) in components.iter().enumerate() {
-            for &member in members {
-                for e in g.graph.edges_directed(member, Direction::Outgoing) {
-                    if e.weight().kind != EdgeKind::Call {
-                        continue;
+            index[root as usize] = counter;
+            low[root as usize] = counter;
+            counter += 1;
+            stack.push(root);
+            on_stack[root as usize] = true;
+            frames.push((root, self.call_start[root as usize]));
+            while let Some(frame) = frames.last_mut() {
+                let v = frame.0 as usize;
+                if frame.1 < self.call_start[v + 1] {
+                    let w = self.calls[frame.1 as usize].1.index();
+                    frame.1 += 1;
+                    if index[w] == UNVISITED {
+                        index[w] = counter;
+                        low[w] = counter;
+                        counter += 1;
+                        stack.push(w as u32);
+                        on_stack[w] = true;
+                        frames.push((w as u32, self.call_start[w]));
+                    } else if on_stack[w] {
+                        low[v] = low[v].min(index[w]);
                     }
-                    let target = component[e.target().index()] as usize;
+                    continue;
+                }
+                frames.pop();
+                if let Some(&(u, _)) = frames.last() {
+                    low[u as usize] = low[u as usize].min(low[v]);
+                }
+                if low[v] == index[v] {
+                    let id = (self.member_start.len() - 1) as u32;
+                    loop {
+                        let w = stack.pop().expect("v is on the stack") as usize;
+                        on_stack[w] = false;
+                        self.component[w] = id;
+                        self.members.push(NodeIndex::new(w));
+                        if w == v {
+                            break;
+                        }
+                    }
+                    self.member_start.push(self.members.len() as u32);
+                }
+            }
+        }
+    }
+
+    /// The longest chain from every component, callees first.
+    fn chains(&mut self, g: &Graph) {
+        let n = self.len();
+        let mut depth = vec![0u32; n];
+        let mut next: Vec<Option<EdgeIndex>> = vec![None; n];
+        for id in 0..n {
+            for &member in self.members(id) {
+                for &(e, target) in self.calls_from(member) {
+                    let target = self.component[target.index()] as usize;
                     if target == id {
                         continue;
                     }
                     let d = depth[target] + 1;
-                    if d > depth[id]
-                        || (d == depth[id] && next[id].is_none_or(|n: EdgeIndex| e.id() < n))
-                    {
+                    if d > depth[id] || (d == depth[id] && next[id].is_none_or(|n| e < n)) {
                         depth[id] = d;
-                        next[id] = Some(e.id());
+                        next[id] = Some(e);
                     }
                 }
             }
         }
-        let mut end: Vec<Option<NodeIndex>> = vec![None; components.len()];
-        for id in 0..components.len() {
+        let mut end: Vec<Option<NodeIndex>> = vec![None; n];
+        for id in 0..n {
             if let Some(e) = next[id] {
                 let (_, target) = g.graph.edge_endpoints(e).expect("edge of this graph");
-                end[id] = end[component[target.index()] as usize].or(Some(target));
+                end[id] = end[self.component[target.index()] as usize].or(Some(target));
             }
         }
-        SyncAnalysis {
-            component,
-            components,
-            depth,
-            next,
-            end,
-        }
+        self.depth = depth;
+        self.next = next;
+        self.end = end;
+    }
+
+    /// The number of components.
+    pub fn len(&self) -> usize {
+        self.member_start.len() - 1
+    }
+
+    /// Whether the graph has no node at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The members of component `id`.
+    pub fn members(&self, id: usize) -> &[NodeIndex] {
+        &self.members[self.member_start[id] as usize..self.member_start[id + 1] as usize]
+    }
+
+    /// Every component with its id, sinks first.
+    pub fn components(&self) -> impl Iterator<Item = (usize, &[NodeIndex])> {
+        (0..self.len()).map(|id| (id, self.members(id)))
+    }
+
+    /// The calls leaving `node`: (call, callee).
+    pub fn calls_from(&self, node: NodeIndex) -> &[(EdgeIndex, NodeIndex)] {
+        let i = node.index();
+        &self.calls[self.call_start[i] as usize..self.call_start[i + 1] as usize]
     }
 
     pub fn depth_of(&self, node: NodeIndex) -> u32 {
@@ -418,12 +518,9 @@ impl SyncAnalysis {
     }
 
     /// Whether the node is in a cycle (a component of two or more, or a self-call).
-    pub fn in_cycle(&self, g: &Graph, node: NodeIndex) -> bool {
-        let members = &self.components[self.component[node.index()] as usize];
-        members.len() > 1
-            || g.graph
-                .edges_directed(node, Direction::Outgoing)
-                .any(|e| e.weight().kind == EdgeKind::Call && e.target() == node)
+    pub fn in_cycle(&self, node: NodeIndex) -> bool {
+        self.members(self.component[node.index()] as usize).len() > 1
+            || self.calls_from(node).iter().any(|&(_, to)| to == node)
     }
 }
 

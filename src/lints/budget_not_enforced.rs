@@ -6,11 +6,9 @@
 //! unbounded: nothing stops a request there, so the rule fires and names that call (S102 reports
 //! the missing timeout itself).
 
-use petgraph::Direction;
 use petgraph::graph::EdgeIndex;
 
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
-use crate::graph::EdgeKind;
 
 use super::Context;
 use super::sync_common::{SHOWN_HOPS, attempts, call, call_key, ends, human, p99, path_names};
@@ -59,7 +57,7 @@ fn wait_of(cx: &Context, e: EdgeIndex) -> Option<u64> {
 
 fn worst(cx: &Context) -> Worst {
     let sync = cx.sync();
-    let n = sync.components.len();
+    let n = sync.len();
     let mut w = Worst {
         wait: vec![Wait::Bounded(0); n],
         next: vec![None; n],
@@ -67,12 +65,9 @@ fn worst(cx: &Context) -> Worst {
     };
     // Tarjan lists components sinks first: every callee is final before its callers. Calls inside
     // a cycle add nothing (the cycle is S107's finding).
-    for (id, members) in sync.components.iter().enumerate() {
+    for (id, members) in sync.components() {
         for &member in members {
-            for (e, target, _) in cx
-                .graph
-                .edges_of(member, Direction::Outgoing, EdgeKind::Call)
-            {
+            for &(e, target) in sync.calls_from(member) {
                 let t = sync.component[target.index()] as usize;
                 if t == id {
                     continue;

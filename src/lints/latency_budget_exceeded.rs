@@ -15,7 +15,6 @@
 //! path passes there: the work is `SAMPLES` × (calls on those paths + entrypoints), linear in the
 //! graph, however many entrypoints share a long path.
 
-use petgraph::Direction;
 use petgraph::graph::{EdgeIndex, NodeIndex};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -23,7 +22,6 @@ use rand_pcg::Pcg64Mcg;
 use statrs::distribution::{ContinuousCDF, LogNormal, Normal};
 
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
-use crate::graph::EdgeKind;
 use crate::model::{CallOptions, Latency};
 
 use super::Context;
@@ -303,7 +301,7 @@ struct Worst {
 
 fn worst(cx: &Context, own: &[Option<Own>]) -> Worst {
     let sync = cx.sync();
-    let n = sync.components.len();
+    let n = sync.len();
     let mut w = Worst {
         cost: vec![0.0; n],
         next: vec![None; n],
@@ -312,13 +310,11 @@ fn worst(cx: &Context, own: &[Option<Own>]) -> Worst {
     };
     // Tarjan lists components sinks first: every callee is final before its callers. Calls inside
     // a cycle add nothing (the cycle is S107's finding).
-    for (id, members) in sync.components.iter().enumerate() {
+    for (id, members) in sync.components() {
         let mut chosen = None;
         for &member in members {
-            for (e, target, edge) in cx
-                .graph
-                .edges_of(member, Direction::Outgoing, EdgeKind::Call)
-            {
+            for &(e, target) in sync.calls_from(member) {
+                let edge = cx.graph.graph[e];
                 let t = sync.component[target.index()] as usize;
                 if t == id {
                     continue;
@@ -375,7 +371,7 @@ const NONE: u32 = u32::MAX;
 
 fn forest(cx: &Context, w: &Worst) -> Forest {
     let sync = cx.sync();
-    let n = sync.components.len();
+    let n = sync.len();
     let comp = |node: NodeIndex| sync.component[node.index()] as usize;
     let parent = |c: usize| w.next[c].map(|e| comp(ends(cx, e).1));
     let mut f = Forest {

@@ -1,10 +1,8 @@
 //! S104 retry-amplification: retries on several hops of a synchronous path multiply.
 
-use petgraph::Direction;
 use petgraph::graph::{EdgeIndex, NodeIndex};
 
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
-use crate::graph::EdgeKind;
 
 use super::Context;
 use super::sync_common::{SHOWN_HOPS, attempts, call, call_key, call_path, ends, path_names};
@@ -32,7 +30,7 @@ struct Reach {
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let sync = cx.sync();
     let limit = cx.settings.max_retry_amplification;
-    let n = sync.components.len();
+    let n = sync.len();
     let mut reach = Reach {
         product: vec![1; n],
         pred: vec![None; n],
@@ -44,11 +42,9 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     // callees. Calls inside a component add no attempts (a cycle is S107's finding).
     for id in (0..n).rev() {
         let here = reach.product[id];
-        for &member in &sync.components[id] {
-            for (e, target, edge) in cx
-                .graph
-                .edges_of(member, Direction::Outgoing, EdgeKind::Call)
-            {
+        for &member in sync.members(id) {
+            for &(e, target) in sync.calls_from(member) {
+                let edge = cx.graph.graph[e];
                 let t = sync.component[target.index()] as usize;
                 if t == id {
                     continue;

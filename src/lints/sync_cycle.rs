@@ -34,7 +34,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let sync = cx.sync();
     let name = |n: NodeIndex| cx.graph.name(cx.model, n);
     let mut seen = vec![false; cx.graph.graph.node_count()];
-    for (id, members) in sync.components.iter().enumerate() {
+    for (id, members) in sync.components() {
         let id = id as u32;
         if members.len() == 1 && inner_calls(cx, members[0], id).is_empty() {
             continue;

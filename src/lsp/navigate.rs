@@ -148,7 +148,7 @@ fn locate<'a>(
 ) -> Option<(&'a Analysis, FileId, usize)> {
     let analysis = ws.analysis()?;
     let id = ws.file_id(&at.text_document.uri)?;
-    let file = analysis.loaded.sources.files.get(id.0 as usize)?;
+    let file = analysis.loaded.sources.files.get(id.index())?;
     Some((analysis, id, convert::offset(file, at.position)))
 }
 
@@ -426,19 +426,16 @@ fn model_relations<'m>(model: &'m Model, node: NodeRef) -> Vec<(&'static str, Ve
 /// For every component of the calls subgraph, the longest chain of calls reaching it and the
 /// last call of that chain: one pass over the components sources first (the reverse of the
 /// order [`SyncAnalysis`] keeps them in).
-fn longest_into(graph: &Graph, sync: &SyncAnalysis) -> (Vec<u32>, Vec<Option<EdgeIndex>>) {
-    let mut depth = vec![0u32; sync.components.len()];
-    let mut last = vec![None; sync.components.len()];
-    for id in (0..sync.components.len()).rev() {
-        for &member in &sync.components[id] {
-            for e in graph.graph.edges_directed(member, Direction::Outgoing) {
-                if e.weight().kind != EdgeKind::Call {
-                    continue;
-                }
-                let target = sync.component[e.target().index()] as usize;
+fn longest_into(sync: &SyncAnalysis) -> (Vec<u32>, Vec<Option<EdgeIndex>>) {
+    let mut depth = vec![0u32; sync.len()];
+    let mut last = vec![None; sync.len()];
+    for id in (0..sync.len()).rev() {
+        for &member in sync.members(id) {
+            for &(e, target) in sync.calls_from(member) {
+                let target = sync.component[target.index()] as usize;
                 if target != id && depth[id] + 1 > depth[target] {
                     depth[target] = depth[id] + 1;
-                    last[target] = Some(e.id());
+                    last[target] = Some(e);
                 }
             }
         }
@@ -449,7 +446,7 @@ fn longest_into(graph: &Graph, sync: &SyncAnalysis) -> (Vec<u32>, Vec<Option<Edg
 /// The longest synchronous chain through a node, bounded on each side.
 fn chain_through(graph: &Graph, model: &Model, node: NodeIndex) -> String {
     let sync = graph.sync();
-    let (into, last) = longest_into(graph, &sync);
+    let (into, last) = longest_into(&sync);
     let component = sync.component[node.index()] as usize;
     let mut before = Vec::new();
     let mut at = component;
@@ -492,7 +489,7 @@ fn chain_through(graph: &Graph, model: &Model, node: NodeIndex) -> String {
     if sync.depth_of(node) as usize > after.len() {
         text.push_str(" → …");
     }
-    if sync.in_cycle(graph, node) {
+    if sync.in_cycle(node) {
         text.push_str("\n\nit is part of a synchronous cycle");
     }
     text.push('\n');
