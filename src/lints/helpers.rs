@@ -1,7 +1,7 @@
 //! Queries that several rules share: which messages flow where, who consumes them, and how to
 //! name a list of nodes in a message. Each is linear in the model's size.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use petgraph::Direction;
 use petgraph::graph::NodeIndex;
@@ -16,7 +16,7 @@ pub struct MessageFlows<'m> {
     /// By channel index, the messages it carries, sorted and without repeats.
     pub carried: Vec<Vec<&'m str>>,
     /// By message name, the services (by index) that consume it.
-    pub consumers: HashMap<&'m str, HashSet<u32>>,
+    pub consumers: FxHashMap<&'m str, FxHashSet<u32>>,
 }
 
 impl<'m> MessageFlows<'m> {
@@ -64,8 +64,8 @@ pub fn carried_messages<'m>(cx: &Context<'m>) -> Vec<Vec<&'m str>> {
 pub fn message_consumers<'m>(
     cx: &Context<'m>,
     carried: &[Vec<&'m str>],
-) -> HashMap<&'m str, HashSet<u32>> {
-    let mut consumers: HashMap<&str, HashSet<u32>> = HashMap::new();
+) -> FxHashMap<&'m str, FxHashSet<u32>> {
+    let mut consumers: FxHashMap<&str, FxHashSet<u32>> = FxHashMap::default();
     for (si, service) in cx.model.services.iter().enumerate() {
         for c in &service.consumes {
             if let Some(m) = &c.message {

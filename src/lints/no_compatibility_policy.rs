@@ -1,6 +1,6 @@
 //! C302 no-compatibility-policy: a shared message contract with no rule for how it may change.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 
@@ -16,7 +16,7 @@ pub const META: RuleMeta = RuleMeta {
 
 /// Records that a channel carries a message: the message stays covered by schema registries only
 /// while every channel that carries it has one.
-fn carries<'m>(enforced: &mut HashMap<&'m str, bool>, message: &'m str, registered: bool) {
+fn carries<'m>(enforced: &mut FxHashMap<&'m str, bool>, message: &'m str, registered: bool) {
     enforced
         .entry(message)
         .and_modify(|all| *all &= registered)
@@ -39,7 +39,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         })
         .collect();
     // A consumer that names the message also says that its channel carries it.
-    let mut enforced: HashMap<&str, bool> = HashMap::new();
+    let mut enforced: FxHashMap<&str, bool> = FxHashMap::default();
     for (ci, messages) in carried.iter().enumerate() {
         for m in messages {
             carries(&mut enforced, m, registered[ci]);

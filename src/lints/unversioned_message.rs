@@ -1,6 +1,6 @@
 //! C301 unversioned-message: a message that flows without a versioned contract.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::FxHashMap;
 
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 use crate::source::Span;
@@ -20,7 +20,8 @@ struct Flow {
     producer: Option<Span>,
     consumer: Option<Span>,
     channel: Option<Span>,
-    consumers: HashSet<u32>,
+    /// How many services consume the message.
+    consumers: usize,
 }
 
 fn earliest(slot: &mut Option<Span>, span: Span) {
@@ -31,7 +32,7 @@ fn earliest(slot: &mut Option<Span>, span: Span) {
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let model = cx.model;
-    let mut flows: HashMap<&str, Flow> = HashMap::new();
+    let mut flows: FxHashMap<&str, Flow> = FxHashMap::default();
     for service in &model.services {
         for p in &service.publishes {
             if let Some(m) = &p.message {
@@ -56,17 +57,17 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     }
     for (message, services) in &cx.message_flows().consumers {
         if let Some(flow) = flows.get_mut(message) {
-            flow.consumers.clone_from(services);
+            flow.consumers = services.len();
         }
     }
     for (message, flow) in flows {
-        let severity = if flow.consumers.len() >= 2 {
+        let severity = if flow.consumers >= 2 {
             Severity::Error
         } else {
             Severity::Warning
         };
-        let shared = if flow.consumers.len() >= 2 {
-            format!("; {} services consume it", flow.consumers.len())
+        let shared = if flow.consumers >= 2 {
+            format!("; {} services consume it", flow.consumers)
         } else {
             String::new()
         };
