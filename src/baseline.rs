@@ -269,7 +269,7 @@ mod tests {
 
     fn at(text: &str, needle: &str) -> Diagnostic {
         let start = text.find(needle).unwrap();
-        let span = Span::new(FileId(0), start, start + needle.len());
+        let span = Span::new(FileId::new(0), start, start + needle.len());
         Diagnostic::new(&RULE, span, format!("at {start}"))
     }
 
@@ -284,7 +284,7 @@ mod tests {
         assert_eq!(identity(&s1, &d1), "t.yaml: { rule: S102 }");
         assert_eq!(identity(&s1, &d1), identity(&s2, &d2));
         // An empty span is known by its line's text.
-        let empty = Diagnostic::new(&RULE, Span::new(FileId(0), 2, 2), "m");
+        let empty = Diagnostic::new(&RULE, Span::new(FileId::new(0), 2, 2), "m");
         assert_eq!(identity(&s1, &empty), "t.yaml: a: 1");
     }
 

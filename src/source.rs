@@ -3,11 +3,39 @@
 //! Spans are byte offsets into one file. Lines and columns are computed on demand through a
 //! [`LineIndex`] built once per file: characters for humans and SARIF, UTF-16 units for LSP.
 
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 
-/// Index of a file in [`Sources`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FileId(pub u32);
+/// Index of a file in [`Sources`]. Kept plus one in a `NonZeroU32`, so that the `None` of an
+/// optional span, and of each of the model's many optional spanned values, takes no room of its
+/// own (it saves 8 bytes on each optional spanned duration or number, 16 on a call).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(NonZeroU32);
+
+impl FileId {
+    pub const fn new(index: u32) -> FileId {
+        match NonZeroU32::new(index.wrapping_add(1)) {
+            Some(id) => FileId(id),
+            None => panic!("more files than a u32 counts"),
+        }
+    }
+
+    pub const fn index(self) -> usize {
+        (self.0.get() - 1) as usize
+    }
+}
+
+impl Default for FileId {
+    fn default() -> FileId {
+        FileId::new(0)
+    }
+}
+
+impl std::fmt::Debug for FileId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FileId({})", self.index())
+    }
+}
 
 /// A byte range in one source file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -181,11 +209,11 @@ pub struct Sources {
 impl Sources {
     pub fn add(&mut self, file: SourceFile) -> FileId {
         self.files.push(file);
-        FileId(self.files.len() as u32 - 1)
+        FileId::new(self.files.len() as u32 - 1)
     }
 
     pub fn get(&self, id: FileId) -> &SourceFile {
-        &self.files[id.0 as usize]
+        &self.files[id.index()]
     }
 
     /// Start and end positions of a span.

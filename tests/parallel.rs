@@ -12,8 +12,9 @@ use topolint::source::{FileId, SourceFile, Sources};
 /// Decodes one text inline and piped, and asserts the same document and diagnostics.
 fn assert_same_decode(name: &str, text: &str, limits: &Limits) -> Vec<String> {
     let file = SourceFile::new(name.into(), name.to_string(), text.to_string());
-    let (inline_doc, inline_diags) = load::parse_document_with(&file, FileId(0), limits, false);
-    let (piped_doc, piped_diags) = load::parse_document_with(&file, FileId(0), limits, true);
+    let (inline_doc, inline_diags) =
+        load::parse_document_with(&file, FileId::new(0), limits, false);
+    let (piped_doc, piped_diags) = load::parse_document_with(&file, FileId::new(0), limits, true);
     assert_eq!(
         format!("{inline_doc:?}"),
         format!("{piped_doc:?}"),

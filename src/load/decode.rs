@@ -625,6 +625,9 @@ impl<'a> Decoder<'a> {
                 }
             }
         }
+        // The list grew by doubling: give the slack back now, before the next section's list
+        // grows beside it (a large block is remapped, not copied).
+        out.shrink_to_fit();
         Ok(out)
     }
 

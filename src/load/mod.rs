@@ -223,7 +223,7 @@ pub fn load_sources(
     let mut diagnostics = Vec::new();
     let mut documents = Vec::with_capacity(sources.files.len());
     for (i, file) in sources.files.iter().enumerate() {
-        let id = FileId(i as u32);
+        let id = FileId::new(i as u32);
         if let Some((_, (offset, message))) = unreadable.iter().find(|(f, _)| *f == id) {
             diagnostics.push(Diagnostic::new(
                 &meta::YAML_SYNTAX,
@@ -364,7 +364,7 @@ fn fill_request(o: &mut RequestOptions, d: &RequestOptions) {
 /// decoder's. Returns the number of events, or `None` on a syntax error.
 #[doc(hidden)]
 pub fn drain_events(file: &SourceFile, limits: &Limits) -> Option<usize> {
-    let mut ev = events::Events::new(&file.text, &file.lines, FileId(0), *limits);
+    let mut ev = events::Events::new(&file.text, &file.lines, FileId::new(0), *limits);
     let mut n = 0;
     loop {
         let e = ev.next().ok()?;

@@ -82,7 +82,7 @@ impl<'a> Converter<'a> {
             .related
             .iter()
             .filter_map(|r| {
-                let uri = self.uris.get(r.span.file.0 as usize)?.clone();
+                let uri = self.uris.get(r.span.file.index())?.clone();
                 let range = range(self.sources.get(r.span.file), r.span);
                 Some(lsp::DiagnosticRelatedInformation {
                     location: lsp::Location { uri, range },

@@ -315,7 +315,7 @@ impl Workspace {
         let mut diagnostics = Vec::new();
         for (i, entry) in self.entries.iter_mut().enumerate() {
             let id = sources.add(entry.file.clone());
-            debug_assert_eq!(id, FileId(i as u32));
+            debug_assert_eq!(id, FileId::new(i as u32));
             if let Some((offset, message)) = &entry.unreadable {
                 diagnostics.push(Diagnostic::new(
                     &meta::YAML_SYNTAX,
@@ -349,7 +349,7 @@ impl Workspace {
         let mut per_file: Vec<Vec<lsp::Diagnostic>> = vec![Vec::new(); uris.len()];
         let mut converter = Converter::new(&analysis.loaded.sources, &uris);
         for d in &analysis.diagnostics {
-            if let Some(list) = per_file.get_mut(d.span.file.0 as usize) {
+            if let Some(list) = per_file.get_mut(d.span.file.index()) {
                 list.push(converter.diagnostic(d));
             }
         }
@@ -400,17 +400,17 @@ impl Workspace {
         self.analyzed
             .iter()
             .position(|(_, p)| *p == path)
-            .map(|i| FileId(i as u32))
+            .map(|i| FileId::new(i as u32))
     }
 
     /// The URI of a file of the latest analysis.
     pub fn uri(&self, id: FileId) -> Option<&lsp::Uri> {
-        self.analyzed.get(id.0 as usize).map(|(u, _)| u)
+        self.analyzed.get(id.index()).map(|(u, _)| u)
     }
 
     /// A file of the latest analysis as a person reads it: relative to its workspace root.
     pub fn display(&self, id: FileId) -> String {
-        let Some((_, path)) = self.analyzed.get(id.0 as usize) else {
+        let Some((_, path)) = self.analyzed.get(id.index()) else {
             return String::new();
         };
         self.roots

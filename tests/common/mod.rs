@@ -174,7 +174,7 @@ pub fn source(name: &str, text: &str) -> SourceFile {
 }
 
 pub fn file_id(i: u32) -> FileId {
-    FileId(i)
+    FileId::new(i)
 }
 
 /// Checks that a generated file committed at `relative` (from the crate root) equals `generated`;

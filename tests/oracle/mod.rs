@@ -137,10 +137,10 @@ pub fn signature(analysis: &Analysis) -> Vec<String> {
 }
 
 pub fn check_span(sources: &Sources, span: Span, what: &str) -> Result<(), String> {
-    let Some(file) = sources.files.get(span.file.0 as usize) else {
+    let Some(file) = sources.files.get(span.file.index()) else {
         return Err(format!(
             "{what}: span in file {} of {}",
-            span.file.0,
+            span.file.index(),
             sources.files.len()
         ));
     };
