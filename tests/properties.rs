@@ -803,6 +803,10 @@ fn allow(c: Counts) -> BoxedStrategy<Value> {
         .prop_map(|(code, at)| {
             let mut m = Map::new();
             m.insert("rule".into(), json!(code));
+            // A cycle is reported at its member defined first (RULES.md), so an S107 allow `at`
+            // one member covers it in some orders of the files and not in others: reordering may
+            // change what it suppresses, by design. (Property (c) allows S107 at its reported path.)
+            let at = at.filter(|_| code != "S107");
             if let Some(at) = at {
                 m.insert("at".into(), json!(at));
             }
