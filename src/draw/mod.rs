@@ -628,7 +628,7 @@ fn detail(model: &Model, node: NodeRef) -> Option<String> {
         NodeKind::Datastore => model.datastores[i]
             .kind
             .iter()
-            .map(|k| k.value.clone())
+            .map(|k| k.value.to_string())
             .collect(),
         _ => Vec::new(),
     };

@@ -423,7 +423,7 @@ impl<'a> Decoder<'a> {
         );
     }
 
-    fn string(&mut self) -> R<Option<Spanned<String>>> {
+    fn string(&mut self) -> R<Option<Spanned<Text>>> {
         let Some(s) = self.scalar("a string")? else {
             return Ok(None);
         };
@@ -431,7 +431,7 @@ impl<'a> Decoder<'a> {
             self.wrong_type(&s, "a string");
             return Ok(None);
         }
-        Ok(Some(Spanned::new(s.text.into_owned(), s.span)))
+        Ok(Some(Spanned::new(Text::from(s.text.as_ref()), s.span)))
     }
 
     fn name(&mut self) -> R<Option<Spanned<Name>>> {

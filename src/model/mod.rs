@@ -43,9 +43,9 @@ pub struct Document {
     #[schemars(with = "FormatVersion", required)]
     pub topolint: Option<Spanned<u64>>,
     /// The system's name.
-    pub system: Option<Spanned<String>>,
+    pub system: Option<Spanned<Text>>,
     /// What the system is for.
-    pub description: Option<Spanned<String>>,
+    pub description: Option<Spanned<Text>>,
     /// Edge fields applied where a `calls` or `requests` item of this file says nothing.
     pub defaults: Option<Defaults>,
     /// The services: processes that you deploy and that call, publish, consume and store.
@@ -93,9 +93,9 @@ pub struct Service {
     #[schemars(skip)]
     pub name: Spanned<Name>,
     /// The team that owns it.
-    pub owner: Option<Spanned<String>>,
+    pub owner: Option<Spanned<Text>>,
     /// What it does.
-    pub description: Option<Spanned<String>>,
+    pub description: Option<Spanned<Text>>,
     /// A person waits on its answers: it is an entrypoint.
     pub user_facing: Option<Spanned<bool>>,
     /// Its own latency, without downstream calls.
@@ -331,7 +331,7 @@ pub struct Consume {
 #[schemars(deny_unknown_fields)]
 pub struct Idempotency {
     /// The message field that identifies a duplicate.
-    pub key: Option<Spanned<String>>,
+    pub key: Option<Spanned<Text>>,
     /// The datastore that keeps the keys already processed.
     pub store: Option<Spanned<Name>>,
     #[schemars(skip)]
@@ -365,9 +365,9 @@ pub struct External {
     #[schemars(skip)]
     pub name: Spanned<Name>,
     /// What it is.
-    pub description: Option<Spanned<String>>,
+    pub description: Option<Spanned<Text>>,
     /// Who is responsible for the relationship.
-    pub owner: Option<Spanned<String>>,
+    pub owner: Option<Spanned<Text>>,
     /// Its latency as seen by callers.
     pub latency: Option<Box<Latency>>,
 }
@@ -381,9 +381,9 @@ pub struct Channel {
     /// `queue`, `topic` or `stream`.
     pub kind: Option<Spanned<ChannelKind>>,
     /// What it carries.
-    pub description: Option<Spanned<String>>,
+    pub description: Option<Spanned<Text>>,
     /// The team that owns it.
-    pub owner: Option<Spanned<String>>,
+    pub owner: Option<Spanned<Text>>,
     /// The broker that hosts it.
     pub broker: Option<Spanned<Name>>,
     /// The messages it carries.
@@ -392,12 +392,12 @@ pub struct Channel {
     /// Number of partitions (unset counts as 1).
     pub partitions: Option<Spanned<u64>>,
     /// The partition or routing key.
-    pub key: Option<Spanned<String>>,
+    pub key: Option<Spanned<Text>>,
     /// The channel that receives messages that failed `max_deliveries` times, or `none` (then
     /// `reason` is required).
     pub dead_letter: Option<Spanned<Name>>,
     /// Why there is no dead letter (with `dead_letter: none`).
-    pub reason: Option<Spanned<String>>,
+    pub reason: Option<Spanned<Text>>,
     /// Attempts before a message goes to the dead letter.
     pub max_deliveries: Option<Spanned<u64>>,
     /// Alerting on queue depth and oldest-message age.
@@ -442,7 +442,7 @@ pub struct Broker {
     /// A schema registry checks every published message against its contract.
     pub schema_registry: Option<Spanned<bool>>,
     /// What it is.
-    pub description: Option<Spanned<String>>,
+    pub description: Option<Spanned<Text>>,
 }
 
 /// A message contract.
@@ -454,15 +454,15 @@ pub struct Message {
     /// The contract's version: an integer or a semver string.
     pub version: Option<Spanned<Version>>,
     /// Path of the schema file, relative to this file.
-    pub schema: Option<Spanned<String>>,
+    pub schema: Option<Spanned<Text>>,
     /// The schema language.
     pub format: Option<Spanned<MessageFormat>>,
     /// The compatibility new versions keep.
     pub compatibility: Option<Spanned<Compatibility>>,
     /// What the message means.
-    pub description: Option<Spanned<String>>,
+    pub description: Option<Spanned<Text>>,
     /// The team that owns the contract.
-    pub owner: Option<Spanned<String>>,
+    pub owner: Option<Spanned<Text>>,
 }
 
 /// A database, cache or object store.
@@ -472,11 +472,11 @@ pub struct Datastore {
     #[schemars(skip)]
     pub name: Spanned<Name>,
     /// Free text: postgres, redis, mongodb, s3...
-    pub kind: Option<Spanned<String>>,
+    pub kind: Option<Spanned<Text>>,
     /// What it holds.
-    pub description: Option<Spanned<String>>,
+    pub description: Option<Spanned<Text>>,
     /// The team that owns it.
-    pub owner: Option<Spanned<String>>,
+    pub owner: Option<Spanned<Text>>,
 }
 
 /// What the team can operate.
@@ -498,11 +498,11 @@ pub struct Operations {
 #[schemars(deny_unknown_fields)]
 pub struct Allow {
     /// The rule, by code or name.
-    pub rule: Spanned<String>,
+    pub rule: Spanned<Text>,
     /// Where: a path as printed in diagnostics (`services.payments.calls[0]`); everywhere if absent.
-    pub at: Option<Spanned<String>>,
+    pub at: Option<Spanned<Text>>,
     /// Why the finding is accepted. Required.
-    pub reason: Spanned<String>,
+    pub reason: Spanned<Text>,
     #[schemars(skip)]
     pub span: Span,
 }
@@ -569,7 +569,7 @@ pub struct Model {
     pub operations: Option<Operations>,
     pub allow: Vec<Allow>,
     /// Each file's `system` name, if any.
-    pub systems: Vec<(FileId, Spanned<String>)>,
+    pub systems: Vec<(FileId, Spanned<Text>)>,
     /// Name → node, over the shared namespace.
     pub names: NameIndex,
 }

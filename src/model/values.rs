@@ -43,6 +43,10 @@ impl<T: JsonSchema> JsonSchema for Spanned<T> {
     }
 }
 
+/// Free text from a topology (an owner, a description, a reason). Short text is stored inline,
+/// without an allocation: a large topology has an owner on nearly every node.
+pub type Text = compact_str::CompactString;
+
 /// The pattern every node name matches.
 pub const NAME_PATTERN: &str = "^[A-Za-z][A-Za-z0-9._-]*$";
 
