@@ -93,7 +93,6 @@ pub fn lint_on(model: &Model, graph: &Graph, config: &RuleConfig, threads: usize
         }
         found.append(&mut diagnostics);
     }
-    super::identity::fill(model, &mut found);
     let mut outcome = suppress(model, found, config);
     diagnostic::sort(&mut outcome.diagnostics);
     diagnostic::sort_by_key(&mut outcome.suppressed, |s| &s.diagnostic);
@@ -120,6 +119,7 @@ fn run_rules(cx: &Context, rules: &[&Rule], threads: usize) -> Vec<Vec<Diagnosti
         if let Some(check) = rule.check {
             check(cx, &mut found);
         }
+        super::identity::fill(cx.model, &mut found);
         found
     };
     let threads = threads.min(rules.len());
@@ -190,7 +190,7 @@ fn suppress(model: &Model, found: Vec<Diagnostic>, config: &RuleConfig) -> Outco
             Some(i) => {
                 used[i] = true;
                 outcome.suppressed.push(Suppressed {
-                    reason: allows[i].0.reason.value.clone(),
+                    reason: allows[i].0.reason.value.to_string(),
                     allow: allows[i].0.span,
                     diagnostic: d,
                 });

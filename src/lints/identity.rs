@@ -41,37 +41,31 @@ fn keyed(model: &Model, path: &str) -> Option<String> {
 
 /// `to=orders`, `from=events`, a datastore's name; `#n` when the same key came before.
 fn item_key(service: &Service, list: &str, index: usize) -> Option<String> {
-    let keys: Vec<String> = match list {
-        "calls" => service
-            .calls
-            .iter()
-            .map(|c| format!("to={}", c.to.value))
-            .collect(),
-        "requests" => service
-            .requests
-            .iter()
-            .map(|r| format!("to={}", r.to.value))
-            .collect(),
-        "publishes" => service
-            .publishes
-            .iter()
-            .map(|p| format!("to={}", p.to.value))
-            .collect(),
-        "consumes" => service
-            .consumes
-            .iter()
-            .map(|c| format!("from={}", c.from.value))
-            .collect(),
-        "reads" => service.reads.iter().map(|s| s.value.to_string()).collect(),
-        "writes" => service.writes.iter().map(|s| s.value.to_string()).collect(),
-        _ => return None,
-    };
-    let key = keys.get(index)?;
-    let before = keys[..index].iter().filter(|k| *k == key).count();
+    match list {
+        "calls" => key_of(&service.calls, index, "to=", |c| &c.to.value),
+        "requests" => key_of(&service.requests, index, "to=", |r| &r.to.value),
+        "publishes" => key_of(&service.publishes, index, "to=", |p| &p.to.value),
+        "consumes" => key_of(&service.consumes, index, "from=", |c| &c.from.value),
+        "reads" => key_of(&service.reads, index, "", |s| &s.value),
+        "writes" => key_of(&service.writes, index, "", |s| &s.value),
+        _ => None,
+    }
+}
+
+/// `{prefix}{target}` of item `index`, with `#n` when it is the n-th item of the list with that
+/// target (n > 1).
+fn key_of<T>(
+    items: &[T],
+    index: usize,
+    prefix: &str,
+    target: impl Fn(&T) -> &str,
+) -> Option<String> {
+    let name = target(items.get(index)?);
+    let before = items[..index].iter().filter(|i| target(i) == name).count();
     Some(if before == 0 {
-        key.clone()
+        format!("{prefix}{name}")
     } else {
-        format!("{key}#{}", before + 1)
+        format!("{prefix}{name}#{}", before + 1)
     })
 }
 

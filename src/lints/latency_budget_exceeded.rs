@@ -16,8 +16,7 @@
 //! graph, however many entrypoints share a long path.
 
 use petgraph::graph::{EdgeIndex, NodeIndex};
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
+use rand::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use statrs::distribution::{ContinuousCDF, LogNormal, Normal};
 
@@ -241,7 +240,13 @@ impl Strata {
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
         self.order.clear();
         self.order.extend(0..SAMPLES as u32);
-        self.order.shuffle(&mut rng);
+        // Fisher–Yates, each index drawn by a multiply-shift of one 64-bit draw (Lemire's method
+        // without its rejection step, whose bias here is under 2,000 / 2^64). rand's shuffle
+        // builds a uniform range with a division for every element: it was a third of the rule.
+        for i in (1..SAMPLES).rev() {
+            let j = ((u128::from(rng.next_u64()) * (i as u128 + 1)) >> 64) as usize;
+            self.order.swap(i, j);
+        }
         for (total, &slice) in totals.iter_mut().zip(&self.order) {
             let slice = slice as usize;
             *total += hop.cost_at(self.u[slice], self.z[slice]);
