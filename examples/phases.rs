@@ -181,9 +181,16 @@ fn memory(at: &str) {
             .and_then(|kb| kb.parse::<f64>().ok())
             .map_or(0.0, |kb| kb / 1024.0)
     };
+    // glibc's view: bytes in use, free inside the heap (fragments), and in mmap'd blocks.
+    let info = unsafe { libc::mallinfo2() };
+    let mib = |b: usize| b as f64 / 1048576.0;
     println!(
-        "{at}: resident {:.1} MiB, peak {:.1} MiB",
+        "{at}: resident {:.1} MiB, peak {:.1} MiB; malloc in use {:.1}, free in heap {:.1}, mmap {:.1} MiB, arenas {:.1}",
         field("VmRSS:"),
-        field("VmHWM:")
+        field("VmHWM:"),
+        mib(info.uordblks + info.hblkhd),
+        mib(info.fordblks),
+        mib(info.hblkhd),
+        mib(info.arena),
     );
 }
