@@ -54,9 +54,9 @@ pub fn identity(sources: &Sources, d: &Diagnostic) -> String {
     let mut text = sources.text(d.span).trim();
     if text.is_empty() {
         // An empty span (an end of file, a missing key): the text of its line.
-        let line = file.lines.line_of(d.span.start);
-        let start = file.lines.line_start(line) as usize;
-        let end = file.lines.line_start(line + 1) as usize;
+        let line = file.lines().line_of(d.span.start);
+        let start = file.lines().line_start(line) as usize;
+        let end = file.lines().line_start(line + 1) as usize;
         text = file.text.get(start..end.max(start)).unwrap_or("").trim();
     }
     let mut text = text.split_whitespace().collect::<Vec<_>>().join(" ");

@@ -5,6 +5,7 @@
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 /// Index of a file in [`Sources`]. Kept plus one in a `NonZeroU32`, so that the `None` of an
 /// optional span, and of each of the model's many optional spanned values, takes no room of its
@@ -181,22 +182,28 @@ pub struct SourceFile {
     /// The path as shown in diagnostics (relative where possible, `/` separators).
     pub name: String,
     pub text: String,
-    pub lines: LineIndex,
+    /// Built on first use: parsing an ASCII file does not need it, so a large file's index is
+    /// built on another thread while the file is parsed (`load::parse_document`).
+    lines: OnceLock<LineIndex>,
 }
 
 impl SourceFile {
     pub fn new(path: PathBuf, name: String, text: String) -> SourceFile {
-        let lines = LineIndex::new(&text);
         SourceFile {
             path,
             name,
             text,
-            lines,
+            lines: OnceLock::new(),
         }
     }
 
+    /// The line index of the text.
+    pub fn lines(&self) -> &LineIndex {
+        self.lines.get_or_init(|| LineIndex::new(&self.text))
+    }
+
     pub fn position(&self, offset: u32) -> Position {
-        self.lines.position(&self.text, offset)
+        self.lines().position(&self.text, offset)
     }
 }
 

@@ -144,7 +144,10 @@ fn run_rules(cx: &Context, rules: &[&Rule], threads: usize) -> Vec<Vec<Diagnosti
     };
     let mut results: Vec<Vec<Diagnostic>> = vec![Vec::new(); rules.len()];
     std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        // Rules that no helper thread takes (none could be started) are run here.
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
+            .collect();
         let mut done = work();
         for helper in helpers {
             match helper.join() {

@@ -13,7 +13,7 @@ use saphyr_parser::{Event, Marker, Parser, ScalarStyle, StrInput};
 
 use crate::diagnostic::Diagnostic;
 use crate::lints::meta;
-use crate::source::{FileId, LineIndex, Span};
+use crate::source::{FileId, SourceFile, Span};
 
 use super::Limits;
 
@@ -41,26 +41,34 @@ struct Recording<'a> {
 pub struct Spanner<'a> {
     file: FileId,
     text: &'a str,
-    lines: &'a LineIndex,
+    source: &'a SourceFile,
     ascii: bool,
 }
 
 impl<'a> Spanner<'a> {
-    pub fn new(text: &'a str, lines: &'a LineIndex, file: FileId) -> Spanner<'a> {
+    pub fn new(source: &'a SourceFile, file: FileId) -> Spanner<'a> {
         Spanner {
             file,
-            text,
-            lines,
-            ascii: text.is_ascii(),
+            text: &source.text,
+            source,
+            ascii: source.text.is_ascii(),
         }
+    }
+
+    /// Whether offsets need the line index (they do for text beyond ASCII).
+    pub fn needs_lines(&self) -> bool {
+        !self.ascii
     }
 
     fn offset(&self, mark: Marker) -> usize {
         if self.ascii {
             mark.index().min(self.text.len())
         } else {
-            self.lines
-                .offset_of_char_col(self.text, mark.line().saturating_sub(1), mark.col())
+            self.source.lines().offset_of_char_col(
+                self.text,
+                mark.line().saturating_sub(1),
+                mark.col(),
+            )
         }
     }
 
@@ -177,10 +185,10 @@ pub struct Events<'a> {
 
 impl<'a> Events<'a> {
     /// A reader that runs the parser itself.
-    pub fn new(text: &'a str, lines: &'a LineIndex, file: FileId, limits: Limits) -> Events<'a> {
-        let spanner = Spanner::new(text, lines, file);
+    pub fn new(source: &'a SourceFile, file: FileId, limits: Limits) -> Events<'a> {
+        let spanner = Spanner::new(source, file);
         Events::with_source(
-            Source::Inline(Box::new(Parser::new_from_str(text))),
+            Source::Inline(Box::new(Parser::new_from_str(&source.text))),
             spanner,
             limits,
         )

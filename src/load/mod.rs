@@ -286,14 +286,26 @@ pub fn parse_document_with(
     piped: bool,
 ) -> (Option<Document>, Vec<Diagnostic>) {
     if !piped {
-        let ev = events::Events::new(&file.text, &file.lines, id, *limits);
+        let ev = events::Events::new(file, id, *limits);
         return decode_document(ev);
     }
-    let spanner = events::Spanner::new(&file.text, &file.lines, id);
+    let spanner = events::Spanner::new(file, id);
     std::thread::scope(|scope| {
+        if !spanner.needs_lines() {
+            // Nothing here needs the line index until diagnostics are shown: build it meanwhile,
+            // in the time the decoder spends waiting for the parser. Without a thread it is
+            // built on first use.
+            let _ = std::thread::Builder::new().spawn_scoped(scope, || file.lines());
+        }
         // A few batches in flight: the parser runs ahead of the decoder by at most that much.
         let (tx, rx) = std::sync::mpsc::sync_channel(8);
-        scope.spawn(move || events::produce(spanner, tx));
+        let parser = std::thread::Builder::new()
+            .name("topolint-parse".into())
+            .spawn_scoped(scope, move || events::produce(spanner, tx));
+        if parser.is_err() {
+            // No thread to be had (a process limit): parse here instead.
+            return decode_document(events::Events::new(file, id, *limits));
+        }
         // The reader, and with it the receiver, is dropped when decoding ends, which stops the
         // parser if the decoder quit early (a limit): the scope then joins it.
         decode_document(events::Events::piped(spanner, rx, *limits))
@@ -364,7 +376,7 @@ fn fill_request(o: &mut RequestOptions, d: &RequestOptions) {
 /// decoder's. Returns the number of events, or `None` on a syntax error.
 #[doc(hidden)]
 pub fn drain_events(file: &SourceFile, limits: &Limits) -> Option<usize> {
-    let mut ev = events::Events::new(&file.text, &file.lines, FileId::new(0), *limits);
+    let mut ev = events::Events::new(file, FileId::new(0), *limits);
     let mut n = 0;
     loop {
         let e = ev.next().ok()?;

@@ -27,7 +27,7 @@ fn position(file: &SourceFile, offset: u32) -> lsp::Position {
 
 /// The byte offset of an LSP position (clamped to the text).
 pub fn offset(file: &SourceFile, position: lsp::Position) -> usize {
-    file.lines.offset_of_utf16(
+    file.lines().offset_of_utf16(
         &file.text,
         position.line as usize,
         position.character as usize,

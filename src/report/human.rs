@@ -26,7 +26,7 @@ impl SourceCode for FileCode<'_> {
         after: usize,
     ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
         let text = &self.file.text;
-        let lines = &self.file.lines;
+        let lines = &self.file.lines();
         let start = span.offset();
         let end = start + span.len();
         if end > text.len() {

@@ -239,15 +239,15 @@ fn physical(sources: &Sources, root: &SourceRoot, span: Span) -> Value {
     }
     let mut location = json!({ "artifactLocation": root.artifact(file), "region": region });
     // The lines around the region, so that a viewer without the file shows some context.
-    let lines = file.lines.line_count() as u32;
+    let lines = file.lines().line_count() as u32;
     let (first, last) = (
         start.line.saturating_sub(1).max(1),
         (end.line + 1).min(lines),
     );
     if first < start.line || last > end.line {
         let offset = |line: u32| match line {
-            l if l as usize >= file.lines.line_count() => file.text.len(),
-            l => file.lines.line_start(l as usize) as usize,
+            l if l as usize >= file.lines().line_count() => file.text.len(),
+            l => file.lines().line_start(l as usize) as usize,
         };
         let text = file.text.get(offset(first - 1)..offset(last)).unwrap_or("");
         location["contextRegion"] = json!({

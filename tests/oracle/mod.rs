@@ -273,7 +273,7 @@ pub fn check_lsp(analysis: &Analysis) -> Result<(), String> {
 pub fn round_trip(file: &SourceFile, offset: u32) -> Result<(), String> {
     let p = file.position(offset);
     let (line, character) = (p.line as usize - 1, p.utf16 as usize - 1);
-    let back = file.lines.offset_of_utf16(&file.text, line, character);
+    let back = file.lines().offset_of_utf16(&file.text, line, character);
     if back != offset as usize {
         return Err(format!(
             "LSP round trip: offset {offset} -> {line}:{character} -> {back}"
