@@ -141,3 +141,50 @@ fn rules_on_several_threads_find_what_one_thread_finds() {
         }
     }
 }
+
+#[test]
+fn references_of_a_large_topology_are_checked_on_two_threads_in_file_order() {
+    let mut text = topolint::synth::topology(24_000, 5);
+    // Break three references: early, late (in the second half of the services, looked up on
+    // the helper thread), and one naming a node of the wrong kind.
+    let mut broken = Vec::new();
+    for (nth, replacement) in [
+        (10, "svc-missing-a"),
+        (30_000, "svc-missing-b"),
+        (30_500, "db-0"),
+    ] {
+        let at = text
+            .match_indices("- to: svc-")
+            .nth(nth)
+            .expect("enough calls")
+            .0
+            + 6;
+        let end = at + text[at..].find('\n').unwrap();
+        text.replace_range(at..end, replacement);
+        broken.push(at);
+    }
+    let mut sources = Sources::default();
+    sources.add(SourceFile::new(
+        "synthetic.topology.yaml".into(),
+        "synthetic.topology.yaml".into(),
+        text,
+    ));
+    let loaded = load::load_sources(sources, &[], &Limits::default());
+    let found: Vec<(u32, &str)> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| (d.span.start, d.message.as_str()))
+        .collect();
+    assert_eq!(found.len(), 3, "{found:?}");
+    let starts: Vec<u32> = found.iter().map(|f| f.0).collect();
+    assert_eq!(starts, broken.iter().map(|&b| b as u32).collect::<Vec<_>>());
+    assert!(
+        found[0].1.starts_with("`svc-missing-a` is not defined"),
+        "{found:?}"
+    );
+    assert!(
+        found[1].1.starts_with("`svc-missing-b` is not defined"),
+        "{found:?}"
+    );
+    assert!(found[2].1.starts_with("`db-0` is a datastore"), "{found:?}");
+}

@@ -190,7 +190,19 @@ struct Checker<'m> {
 
 impl Checker<'_> {
     fn check(&mut self, name: &Spanned<Name>, expect: &Expect, role: &str) {
-        match self.model.lookup(&name.value) {
+        let found = self.model.lookup(&name.value);
+        self.report(name, expect, role, found);
+    }
+
+    /// The diagnostic for a reference that found `found`, if it is not what it must name.
+    fn report(
+        &mut self,
+        name: &Spanned<Name>,
+        expect: &Expect,
+        role: &str,
+        found: Option<NodeRef>,
+    ) {
+        match found {
             Some(node) if expect.kinds.contains(&node.kind) => {}
             Some(node) => {
                 let section = expect.kinds[0].section();
@@ -245,34 +257,89 @@ impl Checker<'_> {
     }
 }
 
+/// A reference that does not name what it must: the name, what it must name, its role, and the
+/// node it names instead (if any).
+type Failure<'m> = (
+    &'m Spanned<Name>,
+    &'static Expect,
+    &'static str,
+    Option<NodeRef>,
+);
+
+/// Services from this many on have their references looked up on two threads: a lookup is a
+/// hash probe and a likely cache miss, and a large topology has a few hundred thousand.
+const PARALLEL_MIN_SERVICES: usize = 20_000;
+
+/// The references of one service, in file order, with what each must name and its role.
+fn service_references<'m>(
+    service: &'m Service,
+    mut each: impl FnMut(&'m Spanned<Name>, &'static Expect, &'static str),
+) {
+    for call in &service.calls {
+        each(&call.to, &SERVICE_OR_EXTERNAL, "a call");
+    }
+    for request in &service.requests {
+        each(&request.to, &CHANNEL, "a request");
+        if let Some(reply) = &request.options.reply {
+            each(reply, &CHANNEL, "a reply");
+        }
+    }
+    for publish in &service.publishes {
+        each(&publish.to, &CHANNEL, "a publish");
+    }
+    for consume in &service.consumes {
+        each(&consume.from, &CHANNEL, "a consume");
+        if let Some(store) = consume.idempotency.as_ref().and_then(|i| i.store.as_ref()) {
+            each(store, &DATASTORE, "an idempotency store");
+        }
+    }
+    for store in service.reads.iter().chain(&service.writes) {
+        each(store, &DATASTORE, "reads and writes");
+    }
+}
+
+/// The failing references of some services, in order.
+fn failures<'m>(model: &'m Model, services: &'m [Service]) -> Vec<Failure<'m>> {
+    let mut out = Vec::new();
+    for service in services {
+        service_references(service, |name, expect, role| {
+            match model.lookup(&name.value) {
+                Some(node) if expect.kinds.contains(&node.kind) => {}
+                found => out.push((name, expect, role, found)),
+            }
+        });
+    }
+    out
+}
+
 fn check_references(model: &Model, diagnostics: &mut Vec<Diagnostic>) {
+    let services = &model.services[..];
+    // The lookups may run on two threads; the diagnostics are made here, in file order, so that
+    // the "did you mean" budget goes to the first unknown names whatever the schedule.
+    let found = if services.len() >= PARALLEL_MIN_SERVICES {
+        let (first, second) = services.split_at(services.len() / 2);
+        std::thread::scope(|scope| {
+            let helper = std::thread::Builder::new()
+                .spawn_scoped(scope, || failures(model, second))
+                .ok();
+            let mut found = failures(model, first);
+            match helper.map(|h| h.join()) {
+                Some(Ok(more)) => found.extend(more),
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                None => found.extend(failures(model, second)),
+            }
+            found
+        })
+    } else {
+        failures(model, services)
+    };
     let mut c = Checker {
         model,
         diagnostics,
         suggested: 0,
     };
-    for service in &model.services {
-        for call in &service.calls {
-            c.check(&call.to, &SERVICE_OR_EXTERNAL, "a call");
-        }
-        for request in &service.requests {
-            c.check(&request.to, &CHANNEL, "a request");
-            if let Some(reply) = &request.options.reply {
-                c.check(reply, &CHANNEL, "a reply");
-            }
-        }
-        for publish in &service.publishes {
-            c.check(&publish.to, &CHANNEL, "a publish");
-        }
-        for consume in &service.consumes {
-            c.check(&consume.from, &CHANNEL, "a consume");
-            if let Some(store) = consume.idempotency.as_ref().and_then(|i| i.store.as_ref()) {
-                c.check(store, &DATASTORE, "an idempotency store");
-            }
-        }
-        for store in service.reads.iter().chain(&service.writes) {
-            c.check(store, &DATASTORE, "reads and writes");
-        }
+    for (name, expect, role, node) in found {
+        c.report(name, expect, role, node);
     }
     for channel in &model.channels {
         if let Some(broker) = &channel.broker {
