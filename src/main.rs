@@ -295,6 +295,11 @@ fn check(args: CheckArgs) -> Result<ExitCode, Fatal> {
     } else {
         0
     };
+    // The process ends here: freeing the model, graph and findings one allocation at a time
+    // (a million of them for 100k services, some 60 ms) would only give the memory back to an
+    // allocator that is about to disappear with the process.
+    std::mem::forget(analysis);
+    std::mem::forget(text);
     Ok(ExitCode::from(code))
 }
 
