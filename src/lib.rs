@@ -15,6 +15,7 @@ pub mod lints;
 pub mod load;
 pub mod lsp;
 pub mod model;
+pub mod parallel;
 pub mod report;
 pub mod schema;
 pub mod source;

@@ -188,3 +188,66 @@ fn references_of_a_large_topology_are_checked_on_two_threads_in_file_order() {
     );
     assert!(found[2].1.starts_with("`db-0` is a datastore"), "{found:?}");
 }
+
+#[test]
+fn a_large_graph_built_on_two_threads_has_every_edge_where_the_model_says() {
+    use topolint::graph::EdgeKind;
+    let text = topolint::synth::topology(24_000, 9);
+    let mut sources = Sources::default();
+    sources.add(SourceFile::new("s.yaml".into(), "s.yaml".into(), text));
+    let loaded = load::load_sources(sources, &[], &Limits::default());
+    assert!(!loaded.has_errors());
+    let model = &loaded.model;
+    let graph = Graph::build(model);
+    let mut counted = 0;
+    for (from, to, edge) in topolint::graph::all_edges(&graph) {
+        let name = |n| graph.name(model, n).to_string();
+        if edge.kind == EdgeKind::DeadLetter {
+            continue;
+        }
+        let s = &model.services[edge.owner as usize];
+        let i = edge.item as usize;
+        let (owner, other, named) = match edge.kind {
+            EdgeKind::Call => (from, to, s.calls[i].to.value.to_string()),
+            EdgeKind::Request => (from, to, s.requests[i].to.value.to_string()),
+            EdgeKind::Reply => (
+                to,
+                from,
+                s.requests[i]
+                    .options
+                    .reply
+                    .as_ref()
+                    .unwrap()
+                    .value
+                    .to_string(),
+            ),
+            EdgeKind::Publish => (from, to, s.publishes[i].to.value.to_string()),
+            EdgeKind::Consume => (to, from, s.consumes[i].from.value.to_string()),
+            EdgeKind::Read => (from, to, s.reads[i].value.to_string()),
+            EdgeKind::Write => (from, to, s.writes[i].value.to_string()),
+            EdgeKind::DeadLetter => unreachable!(),
+        };
+        assert_eq!(name(owner), s.name.value.to_string(), "{edge:?}");
+        assert_eq!(name(other), named, "{edge:?}");
+        counted += 1;
+    }
+    // Every reference became an edge (the synthetic topology has no dangling ones).
+    let references: usize = model
+        .services
+        .iter()
+        .map(|s| {
+            s.calls.len()
+                + s.requests.len()
+                + s.requests
+                    .iter()
+                    .filter(|r| r.options.reply.is_some())
+                    .count()
+                + s.publishes.len()
+                + s.consumes.len()
+                + s.reads.len()
+                + s.writes.len()
+        })
+        .sum();
+    assert_eq!(counted, references);
+    assert!(counted > 50_000, "{counted}");
+}

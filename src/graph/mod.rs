@@ -73,6 +73,54 @@ fn slot(kind: NodeKind) -> usize {
     }
 }
 
+/// Services from this many on have their edges' targets looked up on two threads.
+const PARALLEL_MIN_SERVICES: usize = 20_000;
+
+/// The node each reference of the services names (`None` when it names nothing of the right
+/// kind), in the order [`Graph::build`] adds the edges: per service its calls, requests (target,
+/// then reply), publishes, consumes, reads and writes. The lookups, a hash probe and usually a
+/// cache miss each, are most of the graph's building; large topologies split them over two
+/// threads.
+fn service_targets(
+    model: &Model,
+    find: &(impl Fn(&str, &[NodeKind]) -> Option<NodeRef> + Sync),
+) -> Vec<Option<NodeRef>> {
+    let targets = |services: &[crate::model::Service]| {
+        let mut out = Vec::new();
+        for s in services {
+            let callee = [NodeKind::Service, NodeKind::External];
+            out.extend(s.calls.iter().map(|c| find(&c.to.value, &callee)));
+            for r in &s.requests {
+                out.push(find(&r.to.value, &[NodeKind::Channel]));
+                out.push(
+                    r.options
+                        .reply
+                        .as_ref()
+                        .and_then(|reply| find(&reply.value, &[NodeKind::Channel])),
+                );
+            }
+            out.extend(
+                s.publishes
+                    .iter()
+                    .map(|p| find(&p.to.value, &[NodeKind::Channel])),
+            );
+            out.extend(
+                s.consumes
+                    .iter()
+                    .map(|c| find(&c.from.value, &[NodeKind::Channel])),
+            );
+            out.extend(
+                s.reads
+                    .iter()
+                    .chain(&s.writes)
+                    .map(|d| find(&d.value, &[NodeKind::Datastore])),
+            );
+        }
+        out
+    };
+    crate::parallel::in_halves(&model.services, PARALLEL_MIN_SERVICES, targets)
+}
+
 impl Graph {
     /// Builds the graph. References that do not resolve (already reported as T003) are left out.
     pub fn build(model: &Model) -> Graph {
@@ -120,6 +168,9 @@ impl Graph {
         let mut g = Graph { graph, offsets };
         let find =
             |name: &str, kinds: &[NodeKind]| model.lookup(name).filter(|n| kinds.contains(&n.kind));
+        let targets = service_targets(model, &find);
+        let mut target = targets.into_iter();
+        let mut next = || target.next().expect("a target for every reference");
         for (si, service) in model.services.iter().enumerate() {
             let me = g.node(NodeRef {
                 kind: NodeKind::Service,
@@ -130,35 +181,30 @@ impl Graph {
                 owner: si as u32,
                 item: item as u32,
             };
-            for (i, call) in service.calls.iter().enumerate() {
-                if let Some(to) = find(&call.to, &[NodeKind::Service, NodeKind::External]) {
+            for i in 0..service.calls.len() {
+                if let Some(to) = next() {
                     let to = g.node(to);
                     g.graph.add_edge(me, to, edge(EdgeKind::Call, i));
                 }
             }
-            for (i, request) in service.requests.iter().enumerate() {
-                if let Some(to) = find(&request.to, &[NodeKind::Channel]) {
+            for i in 0..service.requests.len() {
+                if let Some(to) = next() {
                     let to = g.node(to);
                     g.graph.add_edge(me, to, edge(EdgeKind::Request, i));
                 }
-                if let Some(reply) = request
-                    .options
-                    .reply
-                    .as_ref()
-                    .and_then(|r| find(r, &[NodeKind::Channel]))
-                {
+                if let Some(reply) = next() {
                     let reply = g.node(reply);
                     g.graph.add_edge(reply, me, edge(EdgeKind::Reply, i));
                 }
             }
-            for (i, publish) in service.publishes.iter().enumerate() {
-                if let Some(to) = find(&publish.to, &[NodeKind::Channel]) {
+            for i in 0..service.publishes.len() {
+                if let Some(to) = next() {
                     let to = g.node(to);
                     g.graph.add_edge(me, to, edge(EdgeKind::Publish, i));
                 }
             }
-            for (i, consume) in service.consumes.iter().enumerate() {
-                if let Some(from) = find(&consume.from, &[NodeKind::Channel]) {
+            for i in 0..service.consumes.len() {
+                if let Some(from) = next() {
                     let from = g.node(from);
                     g.graph.add_edge(from, me, edge(EdgeKind::Consume, i));
                 }
@@ -167,8 +213,8 @@ impl Graph {
                 (EdgeKind::Read, &service.reads),
                 (EdgeKind::Write, &service.writes),
             ] {
-                for (i, store) in list.iter().enumerate() {
-                    if let Some(to) = find(store, &[NodeKind::Datastore]) {
+                for i in 0..list.len() {
+                    if let Some(to) = next() {
                         let to = g.node(to);
                         g.graph.add_edge(me, to, edge(kind, i));
                     }

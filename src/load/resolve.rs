@@ -313,26 +313,11 @@ fn failures<'m>(model: &'m Model, services: &'m [Service]) -> Vec<Failure<'m>> {
 }
 
 fn check_references(model: &Model, diagnostics: &mut Vec<Diagnostic>) {
-    let services = &model.services[..];
     // The lookups may run on two threads; the diagnostics are made here, in file order, so that
     // the "did you mean" budget goes to the first unknown names whatever the schedule.
-    let found = if services.len() >= PARALLEL_MIN_SERVICES {
-        let (first, second) = services.split_at(services.len() / 2);
-        std::thread::scope(|scope| {
-            let helper = std::thread::Builder::new()
-                .spawn_scoped(scope, || failures(model, second))
-                .ok();
-            let mut found = failures(model, first);
-            match helper.map(|h| h.join()) {
-                Some(Ok(more)) => found.extend(more),
-                Some(Err(panic)) => std::panic::resume_unwind(panic),
-                None => found.extend(failures(model, second)),
-            }
-            found
-        })
-    } else {
+    let found = crate::parallel::in_halves(&model.services, PARALLEL_MIN_SERVICES, |services| {
         failures(model, services)
-    };
+    });
     let mut c = Checker {
         model,
         diagnostics,
