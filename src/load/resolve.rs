@@ -128,6 +128,7 @@ fn register_names(model: &mut Model, diagnostics: &mut Vec<Diagnostic>) {
         }
     }
     all.sort_by_key(|(span, _)| (span.file, span.start));
+    model.reserve_names(all.len());
     for (span, node) in all {
         let Err(first) = model.register(node) else {
             continue;

@@ -611,32 +611,26 @@ impl Model {
             .copied()
     }
 
+    /// Makes room for `additional` more names at once. Growing the index step by step rehashes
+    /// every name registered so far, and a rehash reads each node's name (a cache miss apiece).
+    pub fn reserve_names(&mut self, additional: usize) {
+        // The table is taken out while it grows, so that hashing can read the nodes' names.
+        let mut table = std::mem::take(&mut self.names.table);
+        let hasher = self.names.hasher;
+        table.reserve(additional, |n| {
+            hasher.hash_one(&*self.node_name(*n).value.0)
+        });
+        self.names.table = table;
+    }
+
     /// Registers a node's name; returns the node already holding it, if any.
     pub fn register(&mut self, node: NodeRef) -> Result<(), NodeRef> {
+        let mut table = std::mem::take(&mut self.names.table);
         let hasher = self.names.hasher;
-        let (services, externals, channels, brokers, messages, datastores) = (
-            &self.services,
-            &self.externals,
-            &self.channels,
-            &self.brokers,
-            &self.messages,
-            &self.datastores,
-        );
-        let name_of = |n: &NodeRef| -> &str {
-            let i = n.index as usize;
-            match n.kind {
-                NodeKind::Service => &services[i].name.value.0,
-                NodeKind::External => &externals[i].name.value.0,
-                NodeKind::Channel => &channels[i].name.value.0,
-                NodeKind::Broker => &brokers[i].name.value.0,
-                NodeKind::Message => &messages[i].name.value.0,
-                NodeKind::Datastore => &datastores[i].name.value.0,
-            }
-        };
+        let name_of = |n: &NodeRef| &*self.node_name(*n).value.0;
         let name = name_of(&node);
-        let hash = hasher.hash_one(name);
-        match self.names.table.entry(
-            hash,
+        let found = match table.entry(
+            hasher.hash_one(name),
             |n| name_of(n) == name,
             |n| hasher.hash_one(name_of(n)),
         ) {
@@ -645,7 +639,9 @@ impl Model {
                 v.insert(node);
                 Ok(())
             }
-        }
+        };
+        self.names.table = table;
+        found
     }
 
     pub fn node_name(&self, node: NodeRef) -> &Spanned<Name> {
