@@ -244,25 +244,32 @@ impl<'m> Advisor<'m> {
     /// inferred one, in model order.
     pub fn advised(&self) -> Vec<Advice> {
         let mut out = Vec::new();
+        self.each_advised(|kind, si, item, _| out.push(self.edge(kind, si, item)));
+        out
+    }
+
+    /// The edges [`Advisor::advised`] advises, in the same order, without advising them: the
+    /// kind, service, item, and whether the edge declares `needs` (when it does not, it is a call
+    /// whose user waits, which topolint infers; every such call is advised alike).
+    pub fn each_advised(&self, mut f: impl FnMut(EdgeKind, usize, usize, bool)) {
         for (si, service) in self.model.services.iter().enumerate() {
             let inferred_calls = self.waiting[si].is_some();
             for (i, call) in service.calls.iter().enumerate() {
                 if call.options.needs.is_some() || inferred_calls {
-                    out.push(self.edge(EdgeKind::Call, si, i));
+                    f(EdgeKind::Call, si, i, call.options.needs.is_some());
                 }
             }
             for (i, publish) in service.publishes.iter().enumerate() {
                 if publish.needs.is_some() {
-                    out.push(self.edge(EdgeKind::Publish, si, i));
+                    f(EdgeKind::Publish, si, i, true);
                 }
             }
             for (i, request) in service.requests.iter().enumerate() {
                 if request.options.needs.is_some() {
-                    out.push(self.edge(EdgeKind::Request, si, i));
+                    f(EdgeKind::Request, si, i, true);
                 }
             }
         }
-        out
     }
 
     /// Every `calls`, `publishes` and `requests` edge from `from` to `to`, advised whether or

@@ -110,11 +110,23 @@ fn diagnostic(advice: &Advice, mismatch: &Mismatch, margin: u32) -> Diagnostic {
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let margin = cx.settings.min_advice_margin;
     let advisor = Advisor::new(cx.model, cx.graph, margin);
-    for advice in advisor.advised() {
+    // Calls without `needs` are advised on the same factors (their user waits, and what the
+    // team cannot operate), so whether they mismatch is decided once; only the calls that do
+    // are advised in full, with their own names and reasons.
+    let mut needs_free_mismatch: Option<bool> = None;
+    advisor.each_advised(|kind, si, item, declares_needs| {
+        if !declares_needs {
+            let mismatch = *needs_free_mismatch
+                .get_or_insert_with(|| advisor.edge(kind, si, item).mismatch(margin).is_some());
+            if !mismatch {
+                return;
+            }
+        }
+        let advice = advisor.edge(kind, si, item);
         if let Some(mismatch) = advice.mismatch(margin) {
             out.push(diagnostic(&advice, &mismatch, margin));
         }
-    }
+    });
 }
 
 #[cfg(test)]
@@ -181,5 +193,51 @@ channels:
 ",
         );
         assert!(found.is_empty(), "{found:#?}");
+    }
+
+    #[test]
+    fn deciding_needs_free_calls_once_finds_what_advising_each_edge_finds() {
+        // Needs-free calls under two entrypoints, calls with needs, and operations gaps, which
+        // weigh on every edge.
+        let yaml = "topolint: 1
+operations: { broker_experience: false, dlq_runbooks: false, tracing: false }
+services:
+  web:
+    user_facing: true
+    calls:
+      - { to: api, timeout: 1s }
+      - { to: ledger, timeout: 1s, needs: { replay: true } }
+      - { to: fraud, timeout: 1s, needs: { decoupling: true, spikes: absorb } }
+  shop:
+    user_facing: true
+    calls: [{ to: api, timeout: 1s }, { to: ledger, timeout: 1s }]
+  api:
+    calls: [{ to: ledger, timeout: 1s }, { to: fraud, timeout: 1s, needs: { consistency: immediate } }]
+  ledger: {}
+  fraud: {}
+";
+        let found: Vec<String> = run(check, yaml)
+            .into_iter()
+            .map(|d| d.path.expect("X501 has a path"))
+            .collect();
+        let loaded = crate::load::load_test_text(yaml);
+        let graph = crate::graph::Graph::build(&loaded.model);
+        let margin = crate::lints::Settings::default().min_advice_margin;
+        let advisor = Advisor::new(&loaded.model, &graph, margin);
+        let mut expected: Vec<String> = advisor
+            .advised()
+            .into_iter()
+            .filter(|a| a.mismatch(margin).is_some())
+            .map(|a| a.path)
+            .collect();
+        expected.sort();
+        let mut sorted = found.clone();
+        sorted.sort();
+        assert_eq!(sorted, expected);
+        assert!(!found.is_empty());
+        // Every needs-free call was advised, and none mismatched.
+        let mut needs_free = 0;
+        advisor.each_advised(|_, _, _, declares| needs_free += usize::from(!declares));
+        assert_eq!(needs_free, 4);
     }
 }
