@@ -61,6 +61,10 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         }
     }
     for (message, flow) in flows {
+        let contract = model.message(message);
+        if contract.is_some_and(|c| c.version.is_some()) {
+            continue;
+        }
         let severity = if flow.consumers >= 2 {
             Severity::Error
         } else {
@@ -72,8 +76,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             String::new()
         };
         let path = format!("messages.{message}");
-        match model.message(message) {
-            Some(contract) if contract.version.is_some() => {}
+        match contract {
             Some(contract) => out.push(
                 Diagnostic::new(&META, contract.name.span, format!("message contract {message} has no version{shared}"))
                     .severity(severity)
