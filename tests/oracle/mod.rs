@@ -42,6 +42,30 @@ pub fn profiles() -> [Limits; 2] {
 // The oracle
 
 /// Runs one case through everything; `Err` names the broken property.
+/// Each readable file decodes the same with the parser on its own thread as inline (large files
+/// are piped by default; fuzz inputs are mostly small, so both ways are forced here).
+fn check_piped(
+    sources: &Sources,
+    unreadable: &[(topolint::source::FileId, (usize, String))],
+    limits: &load::Limits,
+) -> Result<(), String> {
+    for (i, file) in sources.files.iter().enumerate() {
+        let id = topolint::source::FileId::new(i as u32);
+        if unreadable.iter().any(|(f, _)| *f == id) {
+            continue;
+        }
+        let inline = load::parse_document_with(file, id, limits, false);
+        let piped = load::parse_document_with(file, id, limits, true);
+        if format!("{inline:?}") != format!("{piped:?}") {
+            return Err(format!(
+                "{}: the piped parse decoded otherwise than the inline one",
+                file.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn run_case(case: &Case, schema: &jsonschema::Validator) -> Result<Stats, String> {
     let mut sources = Sources::default();
     let mut unreadable = Vec::new();
@@ -52,6 +76,7 @@ pub fn run_case(case: &Case, schema: &jsonschema::Validator) -> Result<Stats, St
             unreadable.push((id, p));
         }
     }
+    check_piped(&sources, &unreadable, &case.limits)?;
     let loaded = load::load_sources(sources, &unreadable, &case.limits);
     let analysis = analyze(loaded, &RuleConfig::default());
     check_spans(&analysis)?;
