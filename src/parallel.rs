@@ -14,7 +14,18 @@ where
     if items.len() < min.max(2) {
         return f(items);
     }
-    let (first, second) = items.split_at(items.len() / 2);
+    in_two(items, items.len() / 2, f)
+}
+
+/// `f` over `items[..at]` here and `items[at..]` on a helper thread at once, the results
+/// concatenated in the order of the items (on this thread alone when no helper can be started).
+pub fn in_two<'a, I, T, F>(items: &'a [I], at: usize, f: F) -> Vec<T>
+where
+    I: Sync,
+    T: Send,
+    F: Fn(&'a [I]) -> Vec<T> + Sync,
+{
+    let (first, second) = items.split_at(at.min(items.len()));
     std::thread::scope(|scope| {
         let helper = std::thread::Builder::new()
             .spawn_scoped(scope, || f(second))

@@ -251,3 +251,64 @@ fn a_large_graph_built_on_two_threads_has_every_edge_where_the_model_says() {
     assert_eq!(counted, references);
     assert!(counted > 50_000, "{counted}");
 }
+
+#[test]
+fn many_files_parsed_in_two_halves_load_as_one_by_one() {
+    // Twelve files, about 300 KiB in all, with problems in both halves and a name defined in two
+    // files (T004 must point at the later one).
+    let mut texts = Vec::new();
+    for k in 0..12 {
+        let mut t = String::from("topolint: 1\nservices:\n");
+        for i in 0..300 {
+            t.push_str(&format!(
+                "  f{k}-s{i}:\n    owner: team-{k}\n    calls:\n      - to: f{k}-s{}\n        timeout: 1s\n",
+                (i + 1) % 300
+            ));
+        }
+        texts.push(t);
+    }
+    texts[1].push_str("  bad-one:\n    ownr: typo\n");
+    texts[10].push_str("  bad-two:\n    latency: fast\n");
+    texts[9].push_str("  f2-s0: {}\n");
+    let sources = || {
+        let mut sources = Sources::default();
+        for (k, t) in texts.iter().enumerate() {
+            let name = format!("part{k}.topology.yaml");
+            sources.add(SourceFile::new(name.clone().into(), name, t.clone()));
+        }
+        sources
+    };
+    let total: usize = texts.iter().map(String::len).sum();
+    assert!(total >= load::PARALLEL_FILES_MIN_BYTES, "{total}");
+    let together = load::load_sources(sources(), &[], &Limits::default());
+    // One by one, through the same public steps the language server uses.
+    let one_by_one = {
+        let sources = sources();
+        let mut documents = Vec::new();
+        let mut diagnostics = Vec::new();
+        for (i, file) in sources.files.iter().enumerate() {
+            let id = FileId::new(i as u32);
+            let (doc, mut problems) =
+                load::parse_document_with(file, id, &Limits::default(), false);
+            diagnostics.append(&mut problems);
+            documents.extend(doc.map(|d| (id, d)));
+        }
+        load::merge_documents(sources, documents, diagnostics, &Limits::default())
+    };
+    assert_eq!(
+        format!("{:?}", together.diagnostics),
+        format!("{:?}", one_by_one.diagnostics)
+    );
+    assert_eq!(
+        format!("{:?}", together.model),
+        format!("{:?}", one_by_one.model)
+    );
+    let codes: Vec<&str> = together.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(
+        codes,
+        ["T002", "T002", "T004"],
+        "{:?}",
+        together.diagnostics
+    );
+    assert_eq!(together.diagnostics[2].span.file, FileId::new(9));
+}
