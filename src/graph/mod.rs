@@ -5,7 +5,7 @@ use petgraph::Direction;
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
 
-use crate::model::{Model, NodeKind, NodeRef};
+use crate::model::{Model, NodeKind, NodeRef, Reference};
 use crate::source::Span;
 
 /// The kinds of edges, as TOPOLOGY.md lists them (plus `Reply`: a reply channel back to its
@@ -77,86 +77,55 @@ fn slot(kind: NodeKind) -> usize {
 const PARALLEL_MIN_SERVICES: usize = 20_000;
 
 /// The node each reference of the services names (`None` when it names nothing of the right
-/// kind), in the order [`Graph::build`] adds the edges: per service its calls, requests (target,
-/// then reply), publishes, consumes, reads and writes. The lookups, a hash probe and usually a
-/// cache miss each, are most of the graph's building; large topologies split them over two
-/// threads.
+/// kind), in the order of [`Service::for_each_reference`] without idempotency stores (they make no
+/// edge), which is the order [`Graph::build`] adds the edges in. The lookups, a hash probe and
+/// usually a cache miss each, are most of the graph's building; large topologies split them over
+/// two threads.
 fn service_targets(
     model: &Model,
     find: &(impl Fn(&str, &[NodeKind]) -> Option<NodeRef> + Sync),
 ) -> Vec<Option<NodeRef>> {
-    let targets = |services: &[crate::model::Service]| {
+    crate::parallel::in_halves(&model.services, PARALLEL_MIN_SERVICES, |services| {
         let mut out = Vec::new();
-        for s in services {
-            let callee = [NodeKind::Service, NodeKind::External];
-            out.extend(s.calls.iter().map(|c| find(&c.to.value, &callee)));
-            for r in &s.requests {
-                out.push(find(&r.to.value, &[NodeKind::Channel]));
-                out.push(
-                    r.options
-                        .reply
-                        .as_ref()
-                        .and_then(|reply| find(&reply.value, &[NodeKind::Channel])),
-                );
-            }
-            out.extend(
-                s.publishes
-                    .iter()
-                    .map(|p| find(&p.to.value, &[NodeKind::Channel])),
-            );
-            out.extend(
-                s.consumes
-                    .iter()
-                    .map(|c| find(&c.from.value, &[NodeKind::Channel])),
-            );
-            out.extend(
-                s.reads
-                    .iter()
-                    .chain(&s.writes)
-                    .map(|d| find(&d.value, &[NodeKind::Datastore])),
-            );
+        for service in services {
+            service.for_each_reference(|reference, _, name| {
+                if edge_of(reference).is_some() {
+                    out.push(find(&name.value, reference.kinds()));
+                }
+            });
         }
         out
-    };
-    crate::parallel::in_halves(&model.services, PARALLEL_MIN_SERVICES, targets)
+    })
+}
+
+/// The edge a service's reference makes, and whether it leaves the service (a consume and a
+/// reply enter it); an idempotency store makes none.
+fn edge_of(reference: Reference) -> Option<(EdgeKind, bool)> {
+    Some(match reference {
+        Reference::Call => (EdgeKind::Call, true),
+        Reference::Request => (EdgeKind::Request, true),
+        Reference::Reply => (EdgeKind::Reply, false),
+        Reference::Publish => (EdgeKind::Publish, true),
+        Reference::Consume => (EdgeKind::Consume, false),
+        Reference::Read => (EdgeKind::Read, true),
+        Reference::Write => (EdgeKind::Write, true),
+        Reference::IdempotencyStore => return None,
+    })
 }
 
 impl Graph {
     /// Builds the graph. References that do not resolve (already reported as T003) are left out.
     pub fn build(model: &Model) -> Graph {
-        let counts = [
-            model.services.len(),
-            model.externals.len(),
-            model.channels.len(),
-            model.brokers.len(),
-            model.messages.len(),
-            model.datastores.len(),
-        ];
+        let counts = NodeKind::ALL.map(|kind| model.count(kind));
         let nodes: usize = counts.iter().sum();
-        let edges: usize = model
-            .services
-            .iter()
-            .map(|s| {
-                s.calls.len()
-                    + 2 * s.requests.len()
-                    + s.publishes.len()
-                    + s.consumes.len()
-                    + s.reads.len()
-                    + s.writes.len()
-            })
-            .sum::<usize>()
-            + model.channels.len();
+        let find =
+            |name: &str, kinds: &[NodeKind]| model.lookup(name).filter(|n| kinds.contains(&n.kind));
+        let targets = service_targets(model, &find);
+        // At most one edge per reference, and one dead letter per channel.
+        let edges = targets.len() + model.channels.len();
         let mut graph = DiGraph::with_capacity(nodes, edges);
-        let kinds = [
-            NodeKind::Service,
-            NodeKind::External,
-            NodeKind::Channel,
-            NodeKind::Broker,
-            NodeKind::Message,
-            NodeKind::Datastore,
-        ];
         let mut offsets = [0u32; 6];
-        for (i, kind) in kinds.into_iter().enumerate() {
+        for (i, kind) in NodeKind::ALL.into_iter().enumerate() {
             offsets[i] = graph.node_count() as u32;
             for index in 0..counts[i] {
                 graph.add_node(NodeRef {
@@ -166,60 +135,25 @@ impl Graph {
             }
         }
         let mut g = Graph { graph, offsets };
-        let find =
-            |name: &str, kinds: &[NodeKind]| model.lookup(name).filter(|n| kinds.contains(&n.kind));
-        let targets = service_targets(model, &find);
-        let mut target = targets.into_iter();
-        let mut next = || target.next().expect("a target for every reference");
+        let mut targets = targets.into_iter();
         for (si, service) in model.services.iter().enumerate() {
-            let me = g.node(NodeRef {
-                kind: NodeKind::Service,
-                index: si as u32,
+            let me = g.service_node(si);
+            service.for_each_reference(|reference, item, _| {
+                let Some((kind, leaves)) = edge_of(reference) else {
+                    return;
+                };
+                let target = targets.next().expect("a target for every reference");
+                if let Some(other) = target {
+                    let other = g.node(other);
+                    let (from, to) = if leaves { (me, other) } else { (other, me) };
+                    let edge = Edge {
+                        kind,
+                        owner: si as u32,
+                        item: item as u32,
+                    };
+                    g.graph.add_edge(from, to, edge);
+                }
             });
-            let edge = |kind, item: usize| Edge {
-                kind,
-                owner: si as u32,
-                item: item as u32,
-            };
-            for i in 0..service.calls.len() {
-                if let Some(to) = next() {
-                    let to = g.node(to);
-                    g.graph.add_edge(me, to, edge(EdgeKind::Call, i));
-                }
-            }
-            for i in 0..service.requests.len() {
-                if let Some(to) = next() {
-                    let to = g.node(to);
-                    g.graph.add_edge(me, to, edge(EdgeKind::Request, i));
-                }
-                if let Some(reply) = next() {
-                    let reply = g.node(reply);
-                    g.graph.add_edge(reply, me, edge(EdgeKind::Reply, i));
-                }
-            }
-            for i in 0..service.publishes.len() {
-                if let Some(to) = next() {
-                    let to = g.node(to);
-                    g.graph.add_edge(me, to, edge(EdgeKind::Publish, i));
-                }
-            }
-            for i in 0..service.consumes.len() {
-                if let Some(from) = next() {
-                    let from = g.node(from);
-                    g.graph.add_edge(from, me, edge(EdgeKind::Consume, i));
-                }
-            }
-            for (kind, list) in [
-                (EdgeKind::Read, &service.reads),
-                (EdgeKind::Write, &service.writes),
-            ] {
-                for i in 0..list.len() {
-                    if let Some(to) = next() {
-                        let to = g.node(to);
-                        g.graph.add_edge(me, to, edge(kind, i));
-                    }
-                }
-            }
         }
         for (ci, channel) in model.channels.iter().enumerate() {
             if channel.dead_letter_none() {

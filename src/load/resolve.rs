@@ -84,49 +84,11 @@ fn append<T>(into: &mut Vec<T>, from: Vec<T>) {
 }
 
 fn register_names(model: &mut Model, diagnostics: &mut Vec<Diagnostic>) {
-    let lists = [
-        (
-            NodeKind::Service,
-            model
-                .services
-                .iter()
-                .map(|n| n.name.span)
-                .collect::<Vec<_>>(),
-        ),
-        (
-            NodeKind::External,
-            model.externals.iter().map(|n| n.name.span).collect(),
-        ),
-        (
-            NodeKind::Channel,
-            model.channels.iter().map(|n| n.name.span).collect(),
-        ),
-        (
-            NodeKind::Broker,
-            model.brokers.iter().map(|n| n.name.span).collect(),
-        ),
-        (
-            NodeKind::Message,
-            model.messages.iter().map(|n| n.name.span).collect(),
-        ),
-        (
-            NodeKind::Datastore,
-            model.datastores.iter().map(|n| n.name.span).collect(),
-        ),
-    ];
     // Names are registered in file order so that "first defined" is the earlier definition.
-    let mut all: Vec<(Span, NodeRef)> = Vec::new();
-    for (kind, spans) in lists {
-        for (index, span) in spans.into_iter().enumerate() {
-            all.push((
-                span,
-                NodeRef {
-                    kind,
-                    index: index as u32,
-                },
-            ));
-        }
-    }
+    let mut all: Vec<(Span, NodeRef)> = model
+        .nodes()
+        .map(|node| (model.node_name(node).span, node))
+        .collect();
     all.sort_by_key(|(span, _)| (span.file, span.start));
     model.reserve_names(all.len());
     for (span, node) in all {
@@ -163,15 +125,15 @@ struct Expect {
 }
 
 const SERVICE_OR_EXTERNAL: Expect = Expect {
-    kinds: &[NodeKind::Service, NodeKind::External],
+    kinds: Reference::Call.kinds(),
     what: "a service or external",
 };
 const CHANNEL: Expect = Expect {
-    kinds: &[NodeKind::Channel],
+    kinds: Reference::Publish.kinds(),
     what: "a channel",
 };
 const DATASTORE: Expect = Expect {
-    kinds: &[NodeKind::Datastore],
+    kinds: Reference::Read.kinds(),
     what: "a datastore",
 };
 const BROKER: Expect = Expect {
@@ -271,31 +233,16 @@ type Failure<'m> = (
 /// hash probe and a likely cache miss, and a large topology has a few hundred thousand.
 const PARALLEL_MIN_SERVICES: usize = 20_000;
 
-/// The references of one service, in file order, with what each must name and its role.
-fn service_references<'m>(
-    service: &'m Service,
-    mut each: impl FnMut(&'m Spanned<Name>, &'static Expect, &'static str),
-) {
-    for call in &service.calls {
-        each(&call.to, &SERVICE_OR_EXTERNAL, "a call");
-    }
-    for request in &service.requests {
-        each(&request.to, &CHANNEL, "a request");
-        if let Some(reply) = &request.options.reply {
-            each(reply, &CHANNEL, "a reply");
-        }
-    }
-    for publish in &service.publishes {
-        each(&publish.to, &CHANNEL, "a publish");
-    }
-    for consume in &service.consumes {
-        each(&consume.from, &CHANNEL, "a consume");
-        if let Some(store) = consume.idempotency.as_ref().and_then(|i| i.store.as_ref()) {
-            each(store, &DATASTORE, "an idempotency store");
-        }
-    }
-    for store in service.reads.iter().chain(&service.writes) {
-        each(store, &DATASTORE, "reads and writes");
+/// What a service's reference must name, and its role in a message.
+fn expect_of(reference: Reference) -> (&'static Expect, &'static str) {
+    match reference {
+        Reference::Call => (&SERVICE_OR_EXTERNAL, "a call"),
+        Reference::Request => (&CHANNEL, "a request"),
+        Reference::Reply => (&CHANNEL, "a reply"),
+        Reference::Publish => (&CHANNEL, "a publish"),
+        Reference::Consume => (&CHANNEL, "a consume"),
+        Reference::IdempotencyStore => (&DATASTORE, "an idempotency store"),
+        Reference::Read | Reference::Write => (&DATASTORE, "reads and writes"),
     }
 }
 
@@ -303,7 +250,8 @@ fn service_references<'m>(
 fn failures<'m>(model: &'m Model, services: &'m [Service]) -> Vec<Failure<'m>> {
     let mut out = Vec::new();
     for service in services {
-        service_references(service, |name, expect, role| {
+        service.for_each_reference(|reference, _, name| {
+            let (expect, role) = expect_of(reference);
             match model.lookup(&name.value) {
                 Some(node) if expect.kinds.contains(&node.kind) => {}
                 found => out.push((name, expect, role, found)),

@@ -28,48 +28,15 @@ struct Symbol {
     node: NodeRef,
 }
 
-const KINDS: [NodeKind; 6] = [
-    NodeKind::Service,
-    NodeKind::External,
-    NodeKind::Channel,
-    NodeKind::Broker,
-    NodeKind::Message,
-    NodeKind::Datastore,
-];
-
-fn count(model: &Model, kind: NodeKind) -> usize {
-    match kind {
-        NodeKind::Service => model.services.len(),
-        NodeKind::External => model.externals.len(),
-        NodeKind::Channel => model.channels.len(),
-        NodeKind::Broker => model.brokers.len(),
-        NodeKind::Message => model.messages.len(),
-        NodeKind::Datastore => model.datastores.len(),
-    }
-}
-
 /// Every reference to a node in the model: edge targets, `reply`, `message`, `broker`,
 /// `dead_letter`, `messages`, idempotency stores, reads and writes.
 fn references(model: &Model) -> Vec<&Spanned<Name>> {
     let mut out = Vec::new();
     for s in &model.services {
-        out.extend(s.calls.iter().map(|c| &c.to));
-        for r in &s.requests {
-            out.push(&r.to);
-            out.extend(&r.options.reply);
-            out.extend(&r.options.message);
-        }
-        for p in &s.publishes {
-            out.push(&p.to);
-            out.extend(&p.message);
-        }
-        for c in &s.consumes {
-            out.push(&c.from);
-            out.extend(&c.message);
-            out.extend(c.idempotency.as_ref().and_then(|i| i.store.as_ref()));
-        }
-        out.extend(&s.reads);
-        out.extend(&s.writes);
+        s.for_each_reference(|_, _, name| out.push(name));
+        out.extend(s.requests.iter().filter_map(|r| r.options.message.as_ref()));
+        out.extend(s.publishes.iter().filter_map(|p| p.message.as_ref()));
+        out.extend(s.consumes.iter().filter_map(|c| c.message.as_ref()));
     }
     for c in &model.channels {
         out.extend(&c.broker);
@@ -85,16 +52,10 @@ fn covers(span: Span, file: FileId, offset: usize) -> bool {
 
 /// The node name (definition or reference) at an offset of a file.
 fn symbol_at(model: &Model, file: FileId, offset: usize) -> Option<Symbol> {
-    for kind in KINDS {
-        for index in 0..count(model, kind) {
-            let node = NodeRef {
-                kind,
-                index: index as u32,
-            };
-            let span = model.node_name(node).span;
-            if covers(span, file, offset) {
-                return Some(Symbol { span, node });
-            }
+    for node in model.nodes() {
+        let span = model.node_name(node).span;
+        if covers(span, file, offset) {
+            return Some(Symbol { span, node });
         }
     }
     references(model)

@@ -122,6 +122,78 @@ pub struct Service {
     pub writes: Vec<Spanned<Name>>,
 }
 
+/// What a service's list item names another node as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reference {
+    /// `calls[i].to`.
+    Call,
+    /// `requests[i].to`.
+    Request,
+    /// `requests[i].reply`.
+    Reply,
+    /// `publishes[i].to`.
+    Publish,
+    /// `consumes[i].from`.
+    Consume,
+    /// `consumes[i].idempotency.store`.
+    IdempotencyStore,
+    /// `reads[i]`.
+    Read,
+    /// `writes[i]`.
+    Write,
+}
+
+impl Reference {
+    /// The kinds of node the name must be.
+    pub const fn kinds(self) -> &'static [NodeKind] {
+        match self {
+            Reference::Call => &[NodeKind::Service, NodeKind::External],
+            Reference::Request | Reference::Reply | Reference::Publish | Reference::Consume => {
+                &[NodeKind::Channel]
+            }
+            Reference::IdempotencyStore | Reference::Read | Reference::Write => {
+                &[NodeKind::Datastore]
+            }
+        }
+    }
+}
+
+impl Service {
+    /// Every name the service refers to, with what it names it as and the index of its item in
+    /// its list, in the order of the lists: calls, requests (each with its reply), publishes,
+    /// consumes (each with its idempotency store), reads, writes. The loader checks these
+    /// references and the graph turns them into edges, both through here.
+    pub fn for_each_reference<'s>(
+        &'s self,
+        mut each: impl FnMut(Reference, usize, &'s Spanned<Name>),
+    ) {
+        for (i, call) in self.calls.iter().enumerate() {
+            each(Reference::Call, i, &call.to);
+        }
+        for (i, request) in self.requests.iter().enumerate() {
+            each(Reference::Request, i, &request.to);
+            if let Some(reply) = &request.options.reply {
+                each(Reference::Reply, i, reply);
+            }
+        }
+        for (i, publish) in self.publishes.iter().enumerate() {
+            each(Reference::Publish, i, &publish.to);
+        }
+        for (i, consume) in self.consumes.iter().enumerate() {
+            each(Reference::Consume, i, &consume.from);
+            if let Some(store) = consume.idempotency.as_ref().and_then(|d| d.store.as_ref()) {
+                each(Reference::IdempotencyStore, i, store);
+            }
+        }
+        for (i, store) in self.reads.iter().enumerate() {
+            each(Reference::Read, i, store);
+        }
+        for (i, store) in self.writes.iter().enumerate() {
+            each(Reference::Write, i, store);
+        }
+    }
+}
+
 /// Declared latency percentiles of a node's own work.
 #[derive(Debug, Clone, Default, JsonSchema)]
 #[schemars(deny_unknown_fields)]
@@ -519,6 +591,16 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
+    /// Every kind, in the order of the format's sections.
+    pub const ALL: [NodeKind; 6] = [
+        NodeKind::Service,
+        NodeKind::External,
+        NodeKind::Channel,
+        NodeKind::Broker,
+        NodeKind::Message,
+        NodeKind::Datastore,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             NodeKind::Service => "service",
@@ -642,6 +724,25 @@ impl Model {
         };
         self.names.table = table;
         found
+    }
+
+    /// How many nodes of a kind the model has.
+    pub fn count(&self, kind: NodeKind) -> usize {
+        match kind {
+            NodeKind::Service => self.services.len(),
+            NodeKind::External => self.externals.len(),
+            NodeKind::Channel => self.channels.len(),
+            NodeKind::Broker => self.brokers.len(),
+            NodeKind::Message => self.messages.len(),
+            NodeKind::Datastore => self.datastores.len(),
+        }
+    }
+
+    /// Every node of the model, kind by kind in the order of [`NodeKind::ALL`].
+    pub fn nodes(&self) -> impl Iterator<Item = NodeRef> + '_ {
+        NodeKind::ALL.into_iter().flat_map(move |kind| {
+            (0..self.count(kind) as u32).map(move |index| NodeRef { kind, index })
+        })
     }
 
     pub fn node_name(&self, node: NodeRef) -> &Spanned<Name> {
