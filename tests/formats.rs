@@ -4,7 +4,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::*;
@@ -24,28 +24,6 @@ struct Finding {
     code: String,
     severity: String,
     message: String,
-}
-
-fn units() -> Vec<Vec<PathBuf>> {
-    let mut out = vec![
-        vec![root().join("fixtures/examples/shop")],
-        vec![root().join("fixtures/examples/small.topology.yaml")],
-        vec![root().join("fixtures/invalid/dup-across-files")],
-    ];
-    for dir in [
-        "fixtures/invalid",
-        "fixtures/invalid/rules",
-        "fixtures/valid",
-    ] {
-        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "yaml") {
-                out.push(vec![path]);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// `path:line:col: severity[CODE name] message`
@@ -169,7 +147,7 @@ fn without_end(findings: &[Finding]) -> Vec<Finding> {
 fn every_format_carries_the_same_findings_at_the_same_positions() {
     let repo = SourceRoot::at(&root());
     let mut compared = 0;
-    for unit in units() {
+    for unit in common::fixture_units() {
         let analysis = check(&unit);
         let report = Report {
             sources: &analysis.loaded.sources,

@@ -29,30 +29,6 @@ fn errors(validator: &jsonschema::Validator, report: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Every example, every invalid fixture and every valid one: each file alone, each folder of
-/// files as one topology.
-fn units() -> Vec<Vec<PathBuf>> {
-    let mut out = vec![
-        vec![root().join("fixtures/examples/shop")],
-        vec![root().join("fixtures/examples/small.topology.yaml")],
-        vec![root().join("fixtures/invalid/dup-across-files")],
-    ];
-    for dir in [
-        "fixtures/invalid",
-        "fixtures/invalid/rules",
-        "fixtures/valid",
-    ] {
-        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "yaml") {
-                out.push(vec![path]);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn json_of(paths: &[PathBuf]) -> Value {
     let analysis = check(paths);
     let report = Report {
@@ -66,7 +42,7 @@ fn json_of(paths: &[PathBuf]) -> Value {
 #[test]
 fn every_fixture_report_validates() {
     let validator = validator();
-    let units = units();
+    let units = common::fixture_units();
     assert!(units.len() > 40, "found only {} fixtures", units.len());
     let (mut diagnostics, mut suppressed, mut related, mut failures) = (0, 0, 0, Vec::new());
     for unit in &units {

@@ -114,13 +114,7 @@ fn lint_text(loaded: &load::Loaded, threads: usize) -> (String, String) {
 #[test]
 fn rules_on_several_threads_find_what_one_thread_finds() {
     let text = topolint::synth::topology(6_000, 3);
-    let mut sources = Sources::default();
-    sources.add(SourceFile::new(
-        "synthetic.topology.yaml".into(),
-        "synthetic.topology.yaml".into(),
-        text,
-    ));
-    let loaded = load::load_sources(sources, &[], &Limits::default());
+    let loaded = common::load_texts(&[("synthetic.topology.yaml", &text)]);
     assert!(!loaded.has_errors());
     let one = lint_text(&loaded, 1);
     assert!(one.0.len() > 1_000, "the synthetic topology has findings");
@@ -163,13 +157,7 @@ fn references_of_a_large_topology_are_checked_on_two_threads_in_file_order() {
         text.replace_range(at..end, replacement);
         broken.push(at);
     }
-    let mut sources = Sources::default();
-    sources.add(SourceFile::new(
-        "synthetic.topology.yaml".into(),
-        "synthetic.topology.yaml".into(),
-        text,
-    ));
-    let loaded = load::load_sources(sources, &[], &Limits::default());
+    let loaded = common::load_texts(&[("synthetic.topology.yaml", &text)]);
     let found: Vec<(u32, &str)> = loaded
         .diagnostics
         .iter()
@@ -193,9 +181,7 @@ fn references_of_a_large_topology_are_checked_on_two_threads_in_file_order() {
 fn a_large_graph_built_on_two_threads_has_every_edge_where_the_model_says() {
     use topolint::graph::EdgeKind;
     let text = topolint::synth::topology(24_000, 9);
-    let mut sources = Sources::default();
-    sources.add(SourceFile::new("s.yaml".into(), "s.yaml".into(), text));
-    let loaded = load::load_sources(sources, &[], &Limits::default());
+    let loaded = common::load_texts(&[("s.yaml", &text)]);
     assert!(!loaded.has_errors());
     let model = &loaded.model;
     let graph = Graph::build(model);

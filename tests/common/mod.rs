@@ -27,6 +27,11 @@ pub fn check_text(text: &str) -> Analysis {
 }
 
 pub fn check_texts(files: &[(&str, &str)]) -> Analysis {
+    analyze(load_texts(files), &RuleConfig::default())
+}
+
+/// Loads files given in memory as (name, text), with the default limits.
+pub fn load_texts(files: &[(&str, &str)]) -> load::Loaded {
     let mut sources = Sources::default();
     let mut unreadable = Vec::new();
     for (name, text) in files {
@@ -40,10 +45,31 @@ pub fn check_texts(files: &[(&str, &str)]) -> Analysis {
             unreadable.push((id, p));
         }
     }
-    analyze(
-        load::load_sources(sources, &unreadable, &Limits::default()),
-        &RuleConfig::default(),
-    )
+    load::load_sources(sources, &unreadable, &Limits::default())
+}
+
+/// Every example, every invalid fixture and every valid one: each file alone, each folder of
+/// files as one topology.
+pub fn fixture_units() -> Vec<Vec<PathBuf>> {
+    let mut out = vec![
+        vec![root().join("fixtures/examples/shop")],
+        vec![root().join("fixtures/examples/small.topology.yaml")],
+        vec![root().join("fixtures/invalid/dup-across-files")],
+    ];
+    for dir in [
+        "fixtures/invalid",
+        "fixtures/invalid/rules",
+        "fixtures/valid",
+    ] {
+        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                out.push(vec![path]);
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// `(file name, line, code)` of every diagnostic's primary span.
