@@ -248,10 +248,36 @@ impl<'m> Advisor<'m> {
         out
     }
 
+    /// The advised edges whose declared style the advice rules out or ranks more than the
+    /// minimum margin below the best ([`Advice::mismatch`]), in the order of [`Advisor::advised`].
+    /// Calls without `needs` are weighed on the same factors (their user waits, and what the team
+    /// cannot operate), so whether they mismatch is decided once; only the edges that may are
+    /// advised in full, with their own names and reasons.
+    pub fn mismatched(&self) -> Vec<Advice> {
+        let mut out = Vec::new();
+        let mut needs_free_mismatch: Option<bool> = None;
+        self.each_advised(|kind, si, item, declares_needs| {
+            if !declares_needs
+                && !*needs_free_mismatch.get_or_insert_with(|| {
+                    self.edge(kind, si, item)
+                        .mismatch(self.min_margin)
+                        .is_some()
+                })
+            {
+                return;
+            }
+            let advice = self.edge(kind, si, item);
+            if advice.mismatch(self.min_margin).is_some() {
+                out.push(advice);
+            }
+        });
+        out
+    }
+
     /// The edges [`Advisor::advised`] advises, in the same order, without advising them: the
     /// kind, service, item, and whether the edge declares `needs` (when it does not, it is a call
     /// whose user waits, which topolint infers; every such call is advised alike).
-    pub fn each_advised(&self, mut f: impl FnMut(EdgeKind, usize, usize, bool)) {
+    pub(crate) fn each_advised(&self, mut f: impl FnMut(EdgeKind, usize, usize, bool)) {
         for (si, service) in self.model.services.iter().enumerate() {
             let inferred_calls = self.waiting[si].is_some();
             for (i, call) in service.calls.iter().enumerate() {

@@ -110,23 +110,11 @@ fn diagnostic(advice: &Advice, mismatch: &Mismatch, margin: u32) -> Diagnostic {
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let margin = cx.settings.min_advice_margin;
     let advisor = Advisor::new(cx.model, cx.graph, margin);
-    // Calls without `needs` are advised on the same factors (their user waits, and what the
-    // team cannot operate), so whether they mismatch is decided once; only the calls that do
-    // are advised in full, with their own names and reasons.
-    let mut needs_free_mismatch: Option<bool> = None;
-    advisor.each_advised(|kind, si, item, declares_needs| {
-        if !declares_needs {
-            let mismatch = *needs_free_mismatch
-                .get_or_insert_with(|| advisor.edge(kind, si, item).mismatch(margin).is_some());
-            if !mismatch {
-                return;
-            }
-        }
-        let advice = advisor.edge(kind, si, item);
+    for advice in advisor.mismatched() {
         if let Some(mismatch) = advice.mismatch(margin) {
             out.push(diagnostic(&advice, &mismatch, margin));
         }
-    });
+    }
 }
 
 #[cfg(test)]
