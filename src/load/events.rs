@@ -40,7 +40,6 @@ struct Recording<'a> {
 #[derive(Clone, Copy)]
 pub struct Spanner<'a> {
     file: FileId,
-    text: &'a str,
     source: &'a SourceFile,
     ascii: bool,
 }
@@ -49,10 +48,13 @@ impl<'a> Spanner<'a> {
     pub fn new(source: &'a SourceFile, file: FileId) -> Spanner<'a> {
         Spanner {
             file,
-            text: &source.text,
             source,
             ascii: source.text.is_ascii(),
         }
+    }
+
+    fn text(&self) -> &'a str {
+        &self.source.text
     }
 
     /// Whether offsets need the line index (they do for text beyond ASCII).
@@ -62,10 +64,10 @@ impl<'a> Spanner<'a> {
 
     fn offset(&self, mark: Marker) -> usize {
         if self.ascii {
-            mark.index().min(self.text.len())
+            mark.index().min(self.text().len())
         } else {
             self.source.lines().offset_of_char_col(
-                self.text,
+                self.text(),
                 mark.line().saturating_sub(1),
                 mark.col(),
             )
@@ -73,7 +75,7 @@ impl<'a> Spanner<'a> {
     }
 
     fn fatal(&self, offset: usize, message: String) -> Fatal {
-        let end = self.text[offset.min(self.text.len())..]
+        let end = self.text()[offset.min(self.text().len())..]
             .chars()
             .next()
             .map_or(offset, |c| offset + c.len_utf8());
@@ -108,9 +110,9 @@ impl<'a> Spanner<'a> {
         {
             let (start, end) = (ev.span.start as usize, ev.span.end as usize);
             let inner = match style {
-                ScalarStyle::Plain => self.text.get(start..end),
+                ScalarStyle::Plain => self.text().get(start..end),
                 ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted if end >= start + 2 => {
-                    self.text.get(start + 1..end - 1)
+                    self.text().get(start + 1..end - 1)
                 }
                 _ => None,
             };
@@ -124,7 +126,7 @@ impl<'a> Spanner<'a> {
     fn stream_end(&self) -> Ev<'a> {
         Ev {
             event: Event::StreamEnd,
-            span: Span::new(self.file, self.text.len(), self.text.len()),
+            span: Span::new(self.file, self.text().len(), self.text().len()),
         }
     }
 }
@@ -140,7 +142,7 @@ pub const BATCH: usize = 1024;
 /// Runs the parser over the whole text and sends its events in batches, until the end of the
 /// stream, a syntax error, or the reader hanging up (it stops early on a limit).
 pub fn produce<'a>(spanner: Spanner<'a>, tx: SyncSender<Batch<'a>>) {
-    let mut parser = Parser::new_from_str(spanner.text);
+    let mut parser = Parser::new_from_str(spanner.text());
     loop {
         let mut batch = Vec::with_capacity(BATCH);
         let mut done = false;
