@@ -87,13 +87,13 @@ fn measured(program: &Path, args: &[&std::ffi::OsStr]) -> (f64, f64) {
     (parts.next().unwrap(), parts.next().unwrap())
 }
 
-/// A run of this binary as `--child WHAT FILE`: (seconds, peak RSS MiB).
+/// A run of this binary as `--child WHAT FILE`: (seconds, peak RSS in MB).
 fn child(what: &str, file: &Path) -> (f64, f64) {
     let exe = std::env::current_exe().unwrap();
     measured(&exe, &["--child".as_ref(), what.as_ref(), file.as_os_str()])
 }
 
-/// `topolint check FILE` from disk: (seconds, peak RSS MiB).
+/// `topolint check FILE` from disk: (seconds, peak RSS in MB).
 fn end_to_end(file: &Path) -> (f64, f64) {
     let args: Vec<&std::ffi::OsStr> = [
         "check",
@@ -111,7 +111,8 @@ fn end_to_end(file: &Path) -> (f64, f64) {
     measured(Path::new(env!("CARGO_BIN_EXE_topolint")), &args)
 }
 
-/// The intermediary: runs the command, waits with wait4, prints `seconds peak_mib`.
+/// The intermediary: runs the command, waits with wait4, prints `seconds peak_mb`. Peaks are in
+/// MB (10^6 bytes), like the file's size they are compared with: ru_maxrss counts KiB.
 fn measure(program: &str, args: &[String]) {
     let start = Instant::now();
     // Reaped by wait4 below, which also gives its resource usage.
@@ -123,7 +124,7 @@ fn measure(program: &str, args: &[String]) {
     println!(
         "{} {}",
         start.elapsed().as_secs_f64(),
-        usage.ru_maxrss as f64 / 1024.0
+        usage.ru_maxrss as f64 * 1024.0 / 1e6
     );
 }
 

@@ -229,7 +229,7 @@ impl<'a> Decoder<'a> {
                     doc.operations_span = Some(key.span);
                     doc.operations = d.operations()?;
                 }
-                "allow" => doc.allow = d.seq("a list of allow entries", Decoder::allow)?,
+                "allow" => doc.allow = d.seq("a list of allow entries", Decoder::allow)?.into(),
                 _ => return Ok(false),
             }
             Ok(true)
@@ -457,7 +457,7 @@ impl<'a> Decoder<'a> {
         ))
     }
 
-    fn names(&mut self, what: &str) -> R<Vec<Spanned<Name>>> {
+    fn names(&mut self, what: &str) -> R<List<Spanned<Name>>> {
         self.seq(what, Decoder::name)
     }
 
@@ -581,8 +581,12 @@ impl<'a> Decoder<'a> {
     }
 
     /// A list; `item` reads one element (returning `None` when it was invalid and reported).
-    fn seq<T>(&mut self, what: &str, mut item: impl FnMut(&mut Self) -> R<Option<T>>) -> R<Vec<T>> {
-        let mut out = Vec::new();
+    fn seq<T>(
+        &mut self,
+        what: &str,
+        mut item: impl FnMut(&mut Self) -> R<Option<T>>,
+    ) -> R<List<T>> {
+        let mut out = List::new();
         if self.begin(what, false)?.is_none() {
             return Ok(out);
         }
@@ -678,10 +682,10 @@ impl<'a> Decoder<'a> {
         let ok = self.map_struct("a service", SERVICE_FIELDS, |d, key| {
             match &*key.text {
                 "owner" => s.owner = d.string()?,
-                "description" => s.description = d.string()?,
+                "description" => s.description = d.string()?.map(Box::new),
                 "user_facing" => s.user_facing = d.bool()?,
                 "latency" => s.latency = d.latency()?,
-                "budget" => s.budget = d.duration()?,
+                "budget" => s.budget = d.duration()?.map(Box::new),
                 "calls" => s.calls = d.seq("a list of calls", Decoder::call)?,
                 "requests" => s.requests = d.seq("a list of requests", Decoder::request)?,
                 "publishes" => s.publishes = d.seq("a list of publishes", Decoder::publish)?,
@@ -706,10 +710,10 @@ impl<'a> Decoder<'a> {
                 let value = d.duration()?;
                 match &*key.text {
                     "p50" => l.p50 = value,
-                    "p90" => l.p90 = value,
-                    "p95" => l.p95 = value,
+                    "p90" => l.p90 = value.map(Box::new),
+                    "p95" => l.p95 = value.map(Box::new),
                     "p99" => l.p99 = value,
-                    "p999" => l.p999 = value,
+                    "p999" => l.p999 = value.map(Box::new),
                     _ => return Ok(false),
                 }
                 Ok(true)
@@ -725,8 +729,8 @@ impl<'a> Decoder<'a> {
             "timeout" => o.timeout = self.duration()?,
             "retries" => o.retries = self.retries()?,
             "circuit_breaker" => o.circuit_breaker = self.circuit_breaker()?,
-            "fan_out" => o.fan_out = self.uint()?,
-            "batch" => o.batch = self.batch()?,
+            "fan_out" => o.fan_out = self.uint()?.map(Box::new),
+            "batch" => o.batch = self.batch()?.map(Box::new),
             "in_transaction" => o.in_transaction = self.bool()?,
             "needs" => o.needs = self.needs()?,
             _ => return Ok(false),
@@ -955,7 +959,7 @@ impl<'a> Decoder<'a> {
         };
         let ok = self.map_struct("an external", EXTERNAL_FIELDS, |d, key| {
             match &*key.text {
-                "description" => e.description = d.string()?,
+                "description" => e.description = d.string()?.map(Box::new),
                 "owner" => e.owner = d.string()?,
                 "latency" => e.latency = d.latency()?,
                 _ => return Ok(false),
@@ -973,19 +977,19 @@ impl<'a> Decoder<'a> {
         let ok = self.map_struct("a channel", CHANNEL_FIELDS, |d, key| {
             match &*key.text {
                 "kind" => c.kind = d.keyword()?,
-                "description" => c.description = d.string()?,
+                "description" => c.description = d.string()?.map(Box::new),
                 "owner" => c.owner = d.string()?,
                 "broker" => c.broker = d.name()?,
                 "messages" => c.messages = d.names("a list of message names")?,
-                "partitions" => c.partitions = d.uint()?,
-                "key" => c.key = d.string()?,
+                "partitions" => c.partitions = d.uint()?.map(Box::new),
+                "key" => c.key = d.string()?.map(Box::new),
                 "dead_letter" => c.dead_letter = d.name()?,
-                "reason" => c.reason = d.string()?,
-                "max_deliveries" => c.max_deliveries = d.uint()?,
+                "reason" => c.reason = d.string()?.map(Box::new),
+                "max_deliveries" => c.max_deliveries = d.uint()?.map(Box::new),
                 "alerts" => c.alerts = d.alerts()?,
-                "max_depth" => c.max_depth = d.uint()?,
-                "overflow" => c.overflow = d.keyword()?,
-                "retention" => c.retention = d.duration()?,
+                "max_depth" => c.max_depth = d.uint()?.map(Box::new),
+                "overflow" => c.overflow = d.keyword()?.map(Box::new),
+                "retention" => c.retention = d.duration()?.map(Box::new),
                 _ => return Ok(false),
             }
             Ok(true)
@@ -1015,7 +1019,7 @@ impl<'a> Decoder<'a> {
             match &*key.text {
                 "kind" => b.kind = d.keyword()?,
                 "schema_registry" => b.schema_registry = d.bool()?,
-                "description" => b.description = d.string()?,
+                "description" => b.description = d.string()?.map(Box::new),
                 _ => return Ok(false),
             }
             Ok(true)
@@ -1031,10 +1035,10 @@ impl<'a> Decoder<'a> {
         let ok = self.map_struct("a message contract", MESSAGE_FIELDS, |d, key| {
             match &*key.text {
                 "version" => m.version = d.version()?,
-                "schema" => m.schema = d.string()?,
+                "schema" => m.schema = d.string()?.map(Box::new),
                 "format" => m.format = d.keyword()?,
                 "compatibility" => m.compatibility = d.keyword()?,
-                "description" => m.description = d.string()?,
+                "description" => m.description = d.string()?.map(Box::new),
                 "owner" => m.owner = d.string()?,
                 _ => return Ok(false),
             }
@@ -1051,7 +1055,7 @@ impl<'a> Decoder<'a> {
         let ok = self.map_struct("a datastore", DATASTORE_FIELDS, |d, key| {
             match &*key.text {
                 "kind" => s.kind = d.string()?,
-                "description" => s.description = d.string()?,
+                "description" => s.description = d.string()?.map(Box::new),
                 "owner" => s.owner = d.string()?,
                 _ => return Ok(false),
             }

@@ -290,7 +290,7 @@ fn node_info(ws: &Workspace, analysis: &Analysis, node: NodeRef) -> String {
 fn describe(model: &Model, node: NodeRef) -> (Option<&str>, Option<&str>) {
     fn pick<'m>(
         o: &'m Option<Spanned<crate::model::Text>>,
-        d: &'m Option<Spanned<crate::model::Text>>,
+        d: &'m crate::model::Rare<crate::model::Text>,
     ) -> (Option<&'m str>, Option<&'m str>) {
         (
             o.as_ref().map(|s| s.value.as_str()),

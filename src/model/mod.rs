@@ -95,31 +95,31 @@ pub struct Service {
     /// The team that owns it.
     pub owner: Option<Spanned<Text>>,
     /// What it does.
-    pub description: Option<Spanned<Text>>,
+    pub description: Rare<Text>,
     /// A person waits on its answers: it is an entrypoint.
     pub user_facing: Option<Spanned<bool>>,
     /// Its own latency, without downstream calls.
     pub latency: Option<Box<Latency>>,
     /// End-to-end p99 budget for requests entering here.
-    pub budget: Option<Spanned<Duration>>,
+    pub budget: Rare<Duration>,
     /// Synchronous calls (HTTP, gRPC, ...).
-    #[schemars(default)]
-    pub calls: Vec<Call>,
+    #[schemars(default, with = "Vec<Call>")]
+    pub calls: List<Call>,
     /// Asynchronous request-reply: a request on a channel, an answer on a reply channel.
-    #[schemars(default)]
-    pub requests: Vec<Request>,
+    #[schemars(default, with = "Vec<Request>")]
+    pub requests: List<Request>,
     /// Fire-and-forget messages to channels.
-    #[schemars(default)]
-    pub publishes: Vec<Publish>,
+    #[schemars(default, with = "Vec<Publish>")]
+    pub publishes: List<Publish>,
     /// Channels this service consumes.
-    #[schemars(default)]
-    pub consumes: Vec<Consume>,
+    #[schemars(default, with = "Vec<Consume>")]
+    pub consumes: List<Consume>,
     /// Datastores it reads.
-    #[schemars(default)]
-    pub reads: Vec<Spanned<Name>>,
+    #[schemars(default, with = "Vec<Spanned<Name>>")]
+    pub reads: List<Spanned<Name>>,
     /// Datastores it writes.
-    #[schemars(default)]
-    pub writes: Vec<Spanned<Name>>,
+    #[schemars(default, with = "Vec<Spanned<Name>>")]
+    pub writes: List<Spanned<Name>>,
 }
 
 /// What a service's list item names another node as.
@@ -201,13 +201,13 @@ pub struct Latency {
     /// Median.
     pub p50: Option<Spanned<Duration>>,
     /// 90th percentile.
-    pub p90: Option<Spanned<Duration>>,
+    pub p90: Rare<Duration>,
     /// 95th percentile.
-    pub p95: Option<Spanned<Duration>>,
+    pub p95: Rare<Duration>,
     /// 99th percentile.
     pub p99: Option<Spanned<Duration>>,
     /// 99.9th percentile.
-    pub p999: Option<Spanned<Duration>>,
+    pub p999: Rare<Duration>,
     #[schemars(skip)]
     pub span: Span,
 }
@@ -238,9 +238,9 @@ pub struct CallOptions {
     /// Whether a circuit breaker guards the call: `true`, or its settings.
     pub circuit_breaker: Option<Spanned<CircuitBreaker>>,
     /// Parallel calls of this edge per request.
-    pub fan_out: Option<Spanned<u64>>,
+    pub fan_out: Rare<u64>,
     /// The call is made in a loop over items: `true`, or `{ items: N }`.
-    pub batch: Option<Spanned<Batch>>,
+    pub batch: Rare<Batch>,
     /// A database transaction or lock is held across the call.
     pub in_transaction: Option<Spanned<bool>>,
     /// What this interaction needs; see `topolint advise`.
@@ -437,7 +437,7 @@ pub struct External {
     #[schemars(skip)]
     pub name: Spanned<Name>,
     /// What it is.
-    pub description: Option<Spanned<Text>>,
+    pub description: Rare<Text>,
     /// Who is responsible for the relationship.
     pub owner: Option<Spanned<Text>>,
     /// Its latency as seen by callers.
@@ -453,33 +453,33 @@ pub struct Channel {
     /// `queue`, `topic` or `stream`.
     pub kind: Option<Spanned<ChannelKind>>,
     /// What it carries.
-    pub description: Option<Spanned<Text>>,
+    pub description: Rare<Text>,
     /// The team that owns it.
     pub owner: Option<Spanned<Text>>,
     /// The broker that hosts it.
     pub broker: Option<Spanned<Name>>,
     /// The messages it carries.
-    #[schemars(default)]
-    pub messages: Vec<Spanned<Name>>,
+    #[schemars(default, with = "Vec<Spanned<Name>>")]
+    pub messages: List<Spanned<Name>>,
     /// Number of partitions (unset counts as 1).
-    pub partitions: Option<Spanned<u64>>,
+    pub partitions: Rare<u64>,
     /// The partition or routing key.
-    pub key: Option<Spanned<Text>>,
+    pub key: Rare<Text>,
     /// The channel that receives messages that failed `max_deliveries` times, or `none` (then
     /// `reason` is required).
     pub dead_letter: Option<Spanned<Name>>,
     /// Why there is no dead letter (with `dead_letter: none`).
-    pub reason: Option<Spanned<Text>>,
+    pub reason: Rare<Text>,
     /// Attempts before a message goes to the dead letter.
-    pub max_deliveries: Option<Spanned<u64>>,
+    pub max_deliveries: Rare<u64>,
     /// Alerting on queue depth and oldest-message age.
     pub alerts: Option<Alerts>,
     /// Backpressure: the depth beyond which the channel applies `overflow`.
-    pub max_depth: Option<Spanned<u64>>,
+    pub max_depth: Rare<u64>,
     /// What happens beyond `max_depth`.
-    pub overflow: Option<Spanned<Overflow>>,
+    pub overflow: Rare<Overflow>,
     /// How long messages are kept.
-    pub retention: Option<Spanned<Duration>>,
+    pub retention: Rare<Duration>,
 }
 
 impl Channel {
@@ -514,7 +514,7 @@ pub struct Broker {
     /// A schema registry checks every published message against its contract.
     pub schema_registry: Option<Spanned<bool>>,
     /// What it is.
-    pub description: Option<Spanned<Text>>,
+    pub description: Rare<Text>,
 }
 
 /// A message contract.
@@ -526,13 +526,13 @@ pub struct Message {
     /// The contract's version: an integer or a semver string.
     pub version: Option<Spanned<Version>>,
     /// Path of the schema file, relative to this file.
-    pub schema: Option<Spanned<Text>>,
+    pub schema: Rare<Text>,
     /// The schema language.
     pub format: Option<Spanned<MessageFormat>>,
     /// The compatibility new versions keep.
     pub compatibility: Option<Spanned<Compatibility>>,
     /// What the message means.
-    pub description: Option<Spanned<Text>>,
+    pub description: Rare<Text>,
     /// The team that owns the contract.
     pub owner: Option<Spanned<Text>>,
 }
@@ -546,7 +546,7 @@ pub struct Datastore {
     /// Free text: postgres, redis, mongodb, s3...
     pub kind: Option<Spanned<Text>>,
     /// What it holds.
-    pub description: Option<Spanned<Text>>,
+    pub description: Rare<Text>,
     /// The team that owns it.
     pub owner: Option<Spanned<Text>>,
 }
@@ -795,5 +795,47 @@ impl Model {
             } => Some(&self.brokers[index as usize]),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A large topology holds hundreds of thousands of these: the load's memory target (peak
+    /// under five times the file) rests on their sizes, so growing one is a decision, not an
+    /// accident. Rarely set fields go in a [`Rare`] box and lists are [`List`]s.
+    #[test]
+    fn nodes_and_items_stay_small() {
+        use std::mem::size_of;
+        assert!(
+            size_of::<Service>() <= 168,
+            "Service: {}",
+            size_of::<Service>()
+        );
+        assert!(size_of::<Call>() <= 200, "Call: {}", size_of::<Call>());
+        assert!(
+            size_of::<Latency>() <= 88,
+            "Latency: {}",
+            size_of::<Latency>()
+        );
+        assert!(
+            size_of::<Channel>() <= 312,
+            "Channel: {}",
+            size_of::<Channel>()
+        );
+        assert!(
+            size_of::<Datastore>() <= 128,
+            "Datastore: {}",
+            size_of::<Datastore>()
+        );
+        assert!(
+            size_of::<Message>() <= 168,
+            "Message: {}",
+            size_of::<Message>()
+        );
+        // An absent rare value or an empty list costs one pointer.
+        assert_eq!(size_of::<Rare<Text>>(), 8);
+        assert_eq!(size_of::<List<Call>>(), 8);
     }
 }
