@@ -1,6 +1,6 @@
-//! The two places where topolint uses a second core give the same answers as one core does:
-//! parsing on its own thread while the events are decoded (large files), and the rules spread over
-//! threads (large topologies).
+//! The places where topolint uses a second core give the same answers as one core does: parsing
+//! on its own thread while the events are decoded, reading a large file in two parts at once, and
+//! the rules spread over threads (large topologies).
 
 mod common;
 
@@ -25,7 +25,127 @@ fn assert_same_decode(name: &str, text: &str, limits: &Limits) -> Vec<String> {
         format!("{piped_diags:?}"),
         "{name}: the piped parse reported otherwise"
     );
+    assert_split_agrees(
+        name,
+        &file,
+        limits,
+        &format!("{inline_doc:?}"),
+        inline_diags.is_empty(),
+    );
     piped_diags.iter().map(|d| d.message.clone()).collect()
+}
+
+/// Reads the file in two parts, cut at every entry in turn (at a few hundred places at most):
+/// each reading either declines (the caller then reads the file in one piece) or gives exactly
+/// the one-piece document, and it declines whenever one reading reports a problem. Returns how
+/// many cuts were used.
+fn assert_split_agrees(
+    name: &str,
+    file: &SourceFile,
+    limits: &Limits,
+    whole: &str,
+    clean: bool,
+) -> usize {
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(file.text.match_indices('\n').map(|(i, _)| i + 1))
+        .filter(|&i| i < file.text.len())
+        .collect();
+    let step = starts.len().div_ceil(300).max(1);
+    let mut used = 0;
+    for &aim in starts.iter().step_by(step) {
+        let Some(doc) = load::parse_document_split(file, FileId::new(0), limits, Some(aim)) else {
+            continue;
+        };
+        assert!(
+            clean,
+            "{name}: read in two parts (cut near {aim}) despite its problems"
+        );
+        assert_eq!(
+            format!("{:?}", Some(doc)),
+            whole,
+            "{name}: the two parts cut near byte {aim} gave another document"
+        );
+        used += 1;
+    }
+    used
+}
+
+/// Reads a text whole and in two parts cut everywhere; returns how many cuts were used.
+fn split_uses(name: &str, text: &str, limits: &Limits) -> usize {
+    let file = SourceFile::new(name.into(), name.to_string(), text.to_string());
+    let (doc, diags) = load::parse_document_with(&file, FileId::new(0), limits, false);
+    assert_split_agrees(name, &file, limits, &format!("{doc:?}"), diags.is_empty())
+}
+
+#[test]
+fn reading_in_two_parts_declines_whatever_one_reading_would_report() {
+    let limits = Limits::default();
+    let clean =
+        "topolint: 1\nservices:\n  a: {}\n  b:\n    owner: x\n  c: {}\nchannels:\n  q: {}\n";
+    assert!(split_uses("clean.yaml", clean, &limits) > 0);
+    // Each of these is read in one piece at every cut; `split_uses` checks that any two-part
+    // reading would have been refused.
+    let declined = [
+        // A top-level field before and after the section: one reading reports the duplicate.
+        "topolint: 1\nchannels:\n  q: {}\nservices:\n  a: {}\n  b: {}\n  c: {}\nchannels:\n  r: {}\n",
+        // A quoted scalar whose second line looks like an entry.
+        "topolint: 1\nservices:\n  a:\n    description: \"one\n  b: two\"\n  c: {}\n  d: {}\n",
+        // A flow list across lines that look like entries.
+        "topolint: 1\nservices:\n  a:\n    reads: [x,\n  b: y]\n  c: {}\n  d: {}\n",
+        // The same service twice, one in each part: found by the merge, whichever way.
+        "topolint: 1\nservices:\n  a: {}\n  b: {}\n  a: {}\n  c: {}\n",
+        // A bad field in the body, a syntax error in the tail, no `topolint` in the head.
+        "topolint: 1\nservices:\n  a: {}\n  b: {}\n  c: { colour: red }\n",
+        "topolint: 1\nservices:\n  a: {}\n  b: {}\n  c: {}\nchannels: [\n",
+        "services:\n  a: {}\n  b: {}\n  c: {}\n",
+    ];
+    for (i, text) in declined.iter().enumerate() {
+        let file = SourceFile::new("d.yaml".into(), "d.yaml".into(), text.to_string());
+        let (_, diags) = load::parse_document_with(&file, FileId::new(0), &limits, false);
+        if i != 3 {
+            assert!(!diags.is_empty(), "case {i} is a problem when read whole");
+            assert_eq!(split_uses("d.yaml", text, &limits), 0, "case {i}");
+        } else {
+            // Duplicate names are the merge's to find: both readings keep both definitions.
+            split_uses("d.yaml", text, &limits);
+            let loaded = common::load_texts(&[("d.topology.yaml", text)]);
+            assert!(loaded.has_errors());
+        }
+    }
+    // An alias to an anchor in the head: valid, and each cut either declines (the alias is in
+    // the body) or agrees.
+    let alias = "topolint: 1\nservices:\n  a: &s { owner: x }\n  b: {}\n  c: *s\n  d: {}\n";
+    split_uses("alias.yaml", alias, &limits);
+    // Aliases within one part are fine, but together they stay within the limit.
+    let mut many = String::from("topolint: 1\nservices:\n");
+    for i in 0..6 {
+        many.push_str(&format!(
+            "  s{i}:\n    reads: &r{i} [a, b, c, d, e]\n    writes: *r{i}\n"
+        ));
+    }
+    let tight = Limits {
+        max_alias_expansion: 8,
+        ..Limits::default()
+    };
+    assert_eq!(split_uses("aliases.yaml", &many, &tight), 0);
+    assert!(split_uses("aliases.yaml", &many, &limits) > 0);
+}
+
+#[test]
+fn a_large_file_is_read_in_two_parts_to_the_same_document() {
+    // Past the size from which `parse_document` cuts files itself, with non-ASCII text so that
+    // the second part's positions go through the line index.
+    let mut text = topolint::synth::topology(4_000, 5);
+    text = text.replacen("system: synthetic", "system: \"synthétique ☕\"", 1);
+    assert!(text.len() > load::SPLIT_MIN_BYTES);
+    let file = SourceFile::new("big.yaml".into(), "big.yaml".into(), text.clone());
+    let (whole, diags) =
+        load::parse_document_with(&file, FileId::new(0), &Limits::default(), false);
+    assert!(diags.is_empty(), "{diags:?}");
+    let (default, diags) = load::parse_document(&file, FileId::new(0), &Limits::default());
+    assert!(diags.is_empty());
+    assert_eq!(format!("{default:?}"), format!("{whole:?}"));
+    assert!(load::parse_document_split(&file, FileId::new(0), &Limits::default(), None).is_some());
 }
 
 #[test]
@@ -34,12 +154,17 @@ fn piped_parsing_decodes_every_fixture_as_inline_parsing_does() {
     let files = common::files_under(&root, &["yaml", "yml", "input"]);
     assert!(files.len() > 50, "fixtures found: {}", files.len());
     let mut with_problems = 0;
+    let mut split = 0;
     for path in files {
         let bytes = std::fs::read(&path).unwrap();
         let text = String::from_utf8_lossy(&bytes);
-        let diags = assert_same_decode(&path.display().to_string(), &text, &Limits::default());
+        let name = path.display().to_string();
+        let diags = assert_same_decode(&name, &text, &Limits::default());
         with_problems += usize::from(!diags.is_empty());
+        split += usize::from(split_uses(&name, &text, &Limits::default()) > 0);
     }
+    // Clean fixtures with two entries or more in a section were read in two parts as well.
+    assert!(split >= 20, "fixtures read in two parts: {split}");
     // The invalid fixtures went through too: syntax errors and bad fields, not only clean files.
     assert!(
         with_problems >= 15,

@@ -31,6 +31,10 @@ impl Scalar<'_> {
 pub struct Decoder<'a> {
     ev: Events<'a>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The top-level fields read, as bits in the order of [`DOCUMENT_FIELDS`].
+    pub root_fields: u32,
+    /// Reading the rest of a file whose start (with `topolint: 1`) was read apart.
+    pub headless: bool,
 }
 
 const DOCUMENT_FIELDS: &[&str] = &[
@@ -166,7 +170,14 @@ impl<'a> Decoder<'a> {
         Decoder {
             ev,
             diagnostics: Vec::new(),
+            root_fields: 0,
+            headless: false,
         }
+    }
+
+    /// How many events aliases expanded to.
+    pub fn replayed(&self) -> usize {
+        self.ev.replayed()
     }
 
     fn invalid(&mut self, span: Span, message: String) {
@@ -183,25 +194,25 @@ impl<'a> Decoder<'a> {
     pub fn document(&mut self) -> R<Document> {
         let mut doc = Document::default();
         let file = self.ev.file();
-        loop {
-            let ev = self.ev.next()?;
-            match ev.event {
-                Event::StreamStart => continue,
-                Event::DocumentStart(_) => break,
-                _ => {
-                    // An empty stream: no document at all.
-                    self.invalid_help(
-                        Span::new(file, 0, 0),
-                        "empty file: a topology file starts with `topolint: 1`".into(),
-                        "add `topolint: 1` as the first line".into(),
-                    );
-                    return Ok(doc);
-                }
-            }
+        if self.document_start()?.is_some() {
+            // An empty stream: no document at all.
+            self.invalid_help(
+                Span::new(file, 0, 0),
+                "empty file: a topology file starts with `topolint: 1`".into(),
+                "add `topolint: 1` as the first line".into(),
+            );
+            return Ok(doc);
         }
         let root_start = self.ev.peek()?.span;
         let mut topolint_seen = false;
+        let mut fields = 0;
         let root = self.map_struct("the top level of a topology file", DOCUMENT_FIELDS, |d, key| {
+            if let Some(i) = DOCUMENT_FIELDS.iter().position(|f| *f == key.text) {
+                fields |= 1 << i;
+            }
+            if d.section(&mut doc, &key.text)? {
+                return Ok(true);
+            }
             match &*key.text {
                 "topolint" => {
                     topolint_seen = true;
@@ -219,12 +230,6 @@ impl<'a> Decoder<'a> {
                 "system" => doc.system = d.string()?,
                 "description" => doc.description = d.string()?,
                 "defaults" => doc.defaults = d.defaults()?,
-                "services" => doc.services = d.name_map(NodeKind::Service, Decoder::service)?,
-                "externals" => doc.externals = d.name_map(NodeKind::External, Decoder::external)?,
-                "channels" => doc.channels = d.name_map(NodeKind::Channel, Decoder::channel)?,
-                "brokers" => doc.brokers = d.name_map(NodeKind::Broker, Decoder::broker)?,
-                "messages" => doc.messages = d.name_map(NodeKind::Message, Decoder::message)?,
-                "datastores" => doc.datastores = d.name_map(NodeKind::Datastore, Decoder::datastore)?,
                 "operations" => {
                     doc.operations_span = Some(key.span);
                     doc.operations = d.operations()?;
@@ -234,7 +239,8 @@ impl<'a> Decoder<'a> {
             }
             Ok(true)
         })?;
-        if root.is_some() && !topolint_seen {
+        self.root_fields = fields;
+        if root.is_some() && !topolint_seen && !self.headless {
             self.invalid_help(
                 root_start,
                 "missing `topolint: 1`: every topology file declares the format version".into(),
@@ -255,6 +261,60 @@ impl<'a> Decoder<'a> {
                     return Ok(doc);
                 }
                 _ => return Ok(doc),
+            }
+        }
+    }
+
+    /// Reads the value of the top-level field `field` into `doc` when it is one of the node
+    /// sections (`services`, `channels`, ...); `false` for any other field.
+    fn section(&mut self, doc: &mut Document, field: &str) -> R<bool> {
+        match field {
+            "services" => doc.services = self.name_map(NodeKind::Service, Decoder::service)?,
+            "externals" => doc.externals = self.name_map(NodeKind::External, Decoder::external)?,
+            "channels" => doc.channels = self.name_map(NodeKind::Channel, Decoder::channel)?,
+            "brokers" => doc.brokers = self.name_map(NodeKind::Broker, Decoder::broker)?,
+            "messages" => doc.messages = self.name_map(NodeKind::Message, Decoder::message)?,
+            "datastores" => {
+                doc.datastores = self.name_map(NodeKind::Datastore, Decoder::datastore)?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Consumes the start of the stream and of its first document; on anything else, returns
+    /// its span.
+    fn document_start(&mut self) -> R<Option<Span>> {
+        loop {
+            let ev = self.ev.next()?;
+            match ev.event {
+                Event::StreamStart => continue,
+                Event::DocumentStart(_) => return Ok(None),
+                _ => return Ok(Some(ev.span)),
+            }
+        }
+    }
+
+    /// Reads a stream whose one document is the body of the node section `field` (entries of
+    /// `services:`, say, cut from the middle of a file): a document holding only that section.
+    /// Anything else in the stream is reported.
+    pub fn section_body(&mut self, kind: NodeKind) -> R<Document> {
+        let mut doc = Document::default();
+        let field = kind.section();
+        if let Some(at) = self.document_start()? {
+            self.invalid(at, format!("expected entries of `{field}`"));
+            return Ok(doc);
+        }
+        self.section(&mut doc, field)?;
+        loop {
+            let ev = self.ev.next()?;
+            match ev.event {
+                Event::DocumentEnd => continue,
+                Event::StreamEnd => return Ok(doc),
+                _ => {
+                    self.invalid(ev.span, format!("more than entries of `{field}`"));
+                    return Ok(doc);
+                }
             }
         }
     }

@@ -36,25 +36,62 @@ struct Recording<'a> {
     events: Vec<Ev<'a>>,
 }
 
+/// Whole lines of a file, parsed on their own: from byte `start`, the first byte of the 0-based
+/// line `line`, to byte `end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stretch {
+    pub start: usize,
+    pub end: usize,
+    pub line: usize,
+}
+
+impl Stretch {
+    pub fn whole(text: &str) -> Stretch {
+        Stretch {
+            start: 0,
+            end: text.len(),
+            line: 0,
+        }
+    }
+}
+
 /// Converts the parser's positions to byte spans in one file.
 #[derive(Clone, Copy)]
 pub struct Spanner<'a> {
     file: FileId,
     source: &'a SourceFile,
     ascii: bool,
+    /// What the parser reads; its positions count from the stretch's start.
+    stretch: Stretch,
 }
 
 impl<'a> Spanner<'a> {
     pub fn new(source: &'a SourceFile, file: FileId) -> Spanner<'a> {
+        Spanner::of(
+            source,
+            file,
+            Stretch::whole(&source.text),
+            source.text.is_ascii(),
+        )
+    }
+
+    /// A spanner for a parser of `stretch` only; `ascii` tells whether the whole text is ASCII.
+    pub fn of(source: &'a SourceFile, file: FileId, stretch: Stretch, ascii: bool) -> Spanner<'a> {
         Spanner {
             file,
             source,
-            ascii: source.text.is_ascii(),
+            ascii,
+            stretch,
         }
     }
 
     fn text(&self) -> &'a str {
         &self.source.text
+    }
+
+    /// The text the parser reads.
+    fn parsed(&self) -> &'a str {
+        &self.source.text[self.stretch.start..self.stretch.end]
     }
 
     /// Whether offsets need the line index (they do for text beyond ASCII).
@@ -64,11 +101,12 @@ impl<'a> Spanner<'a> {
 
     fn offset(&self, mark: Marker) -> usize {
         if self.ascii {
-            mark.index().min(self.text().len())
+            (self.stretch.start + mark.index()).min(self.stretch.end)
         } else {
+            // A stretch starts at a line's start, so columns need no shift.
             self.source.lines().offset_of_char_col(
                 self.text(),
-                mark.line().saturating_sub(1),
+                self.stretch.line + mark.line().saturating_sub(1),
                 mark.col(),
             )
         }
@@ -126,7 +164,7 @@ impl<'a> Spanner<'a> {
     fn stream_end(&self) -> Ev<'a> {
         Ev {
             event: Event::StreamEnd,
-            span: Span::new(self.file, self.text().len(), self.text().len()),
+            span: Span::new(self.file, self.stretch.end, self.stretch.end),
         }
     }
 }
@@ -142,7 +180,7 @@ pub const BATCH: usize = 1024;
 /// Runs the parser over the whole text and sends its events in batches, until the end of the
 /// stream, a syntax error, or the reader hanging up (it stops early on a limit).
 pub fn produce<'a>(spanner: Spanner<'a>, tx: SyncSender<Batch<'a>>) {
-    let mut parser = Parser::new_from_str(spanner.text());
+    let mut parser = Parser::new_from_str(spanner.parsed());
     loop {
         let mut batch = Vec::with_capacity(BATCH);
         let mut done = false;
@@ -188,12 +226,21 @@ pub struct Events<'a> {
 impl<'a> Events<'a> {
     /// A reader that runs the parser itself.
     pub fn new(source: &'a SourceFile, file: FileId, limits: Limits) -> Events<'a> {
-        let spanner = Spanner::new(source, file);
-        Events::with_source(
-            Source::Inline(Box::new(Parser::new_from_str(&source.text))),
-            spanner,
-            limits,
-        )
+        Events::inline(Spanner::new(source, file), limits, 0)
+    }
+
+    /// A reader that runs the parser itself over the spanner's stretch, whose top level lies
+    /// `depth` levels deep in the file.
+    pub fn inline(spanner: Spanner<'a>, limits: Limits, depth: usize) -> Events<'a> {
+        let parser = Parser::new_from_str(spanner.parsed());
+        let mut events = Events::with_source(Source::Inline(Box::new(parser)), spanner, limits);
+        events.depth = depth;
+        events
+    }
+
+    /// How many events aliases have expanded to so far.
+    pub fn replayed(&self) -> usize {
+        self.replayed
     }
 
     /// A reader of the batches that [`produce`] sends for the same text.

@@ -4,6 +4,7 @@
 mod decode;
 mod events;
 mod resolve;
+mod split;
 
 use std::fs;
 use std::io::Read;
@@ -301,9 +302,46 @@ pub fn parse_document(
     id: FileId,
     limits: &Limits,
 ) -> (Option<Document>, Vec<Diagnostic>) {
-    let piped = file.text.len() >= PIPELINE_MIN_BYTES
-        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-    parse_document_with(file, id, limits, piped)
+    let cores = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    if cores
+        && file.text.len() >= SPLIT_MIN_BYTES
+        && let Some(doc) = parse_document_split(file, id, limits, None)
+    {
+        return (Some(doc), Vec::new());
+    }
+    parse_document_with(
+        file,
+        id,
+        limits,
+        cores && file.text.len() >= PIPELINE_MIN_BYTES,
+    )
+}
+
+/// Files from this size on are read in two parts at once ([`split`]): below it, the second
+/// thread and the line scan cost more than they save.
+pub const SPLIT_MIN_BYTES: usize = 1024 * 1024;
+
+/// Reads a file in two parts at once, whatever its size: its document (defaults applied) when
+/// the file has a section to cut and the parts read without a single problem; `None` when it
+/// must be read in one piece (which then reports the problems). The cut is at the first entry
+/// from byte `aim` on (tests try every place), or where the parts are of a size.
+pub fn parse_document_split(
+    file: &SourceFile,
+    id: FileId,
+    limits: &Limits,
+    aim: Option<usize>,
+) -> Option<Document> {
+    let plan = split::plan(&file.text, aim)?;
+    let mut doc = std::thread::scope(|scope| {
+        if file.text.is_ascii() {
+            // As when piped: the line index is built meanwhile (non-ASCII text builds it at once,
+            // for the spans).
+            let _ = std::thread::Builder::new().spawn_scoped(scope, || file.lines());
+        }
+        split::parse(file, id, limits, &plan)
+    })?;
+    apply_defaults(&mut doc);
+    Some(doc)
 }
 
 /// Topologies of several files from this total size on have their files parsed in two halves at

@@ -76,6 +76,53 @@ pub struct Document {
     pub operations_span: Option<Span>,
 }
 
+impl Document {
+    /// Joins the next part of the same file, read apart: its lists go after this one's items and
+    /// its fields fill those this one lacks (the parts are known not to share a field).
+    pub fn absorb(&mut self, other: Document) {
+        let Document {
+            topolint,
+            system,
+            description,
+            defaults,
+            services,
+            externals,
+            channels,
+            brokers,
+            messages,
+            datastores,
+            operations,
+            allow,
+            operations_span,
+        } = other;
+        fn or<T>(slot: &mut Option<T>, other: Option<T>) {
+            if slot.is_none() {
+                *slot = other;
+            }
+        }
+        fn append<T>(list: &mut Vec<T>, mut more: Vec<T>) {
+            if list.is_empty() {
+                *list = more;
+            } else {
+                list.append(&mut more);
+            }
+        }
+        or(&mut self.topolint, topolint);
+        or(&mut self.system, system);
+        or(&mut self.description, description);
+        or(&mut self.defaults, defaults);
+        or(&mut self.operations, operations);
+        or(&mut self.operations_span, operations_span);
+        append(&mut self.services, services);
+        append(&mut self.externals, externals);
+        append(&mut self.channels, channels);
+        append(&mut self.brokers, brokers);
+        append(&mut self.messages, messages);
+        append(&mut self.datastores, datastores);
+        append(&mut self.allow, allow);
+    }
+}
+
 /// Edge fields applied where an edge says nothing.
 #[derive(Debug, Clone, Default, JsonSchema)]
 #[schemars(deny_unknown_fields)]

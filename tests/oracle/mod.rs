@@ -42,8 +42,9 @@ pub fn profiles() -> [Limits; 2] {
 // The oracle
 
 /// Runs one case through everything; `Err` names the broken property.
-/// Each readable file decodes the same with the parser on its own thread as inline (large files
-/// are piped by default; fuzz inputs are mostly small, so both ways are forced here).
+/// Each readable file decodes the same with the parser on its own thread as inline, and read in
+/// two parts at once as in one (large files are piped or cut by default; fuzz inputs are mostly
+/// small, so every way is forced here).
 fn check_piped(
     sources: &Sources,
     unreadable: &[(topolint::source::FileId, (usize, String))],
@@ -61,6 +62,19 @@ fn check_piped(
                 "{}: the piped parse decoded otherwise than the inline one",
                 file.name
             ));
+        }
+        // Read in two parts, cut near a quarter, the middle and three quarters: declined, or
+        // exactly the inline document of a file without problems.
+        for quarter in 1..4 {
+            let aim = file.text.len() * quarter / 4;
+            if let Some(doc) = load::parse_document_split(file, id, limits, Some(aim))
+                && (!inline.1.is_empty() || format!("{:?}", Some(doc)) != format!("{:?}", inline.0))
+            {
+                return Err(format!(
+                    "{}: read in two parts (cut near byte {aim}), it decoded otherwise than in one",
+                    file.name
+                ));
+            }
         }
     }
     Ok(())
