@@ -19,6 +19,27 @@ fn main() {
         );
         return;
     }
+    if std::env::args().nth(2).as_deref() == Some("--check-memory") {
+        // What `check --format json` holds after each of its steps.
+        let loaded = load::load_paths(&[path.into()], &Limits::default()).unwrap();
+        memory("loaded");
+        let analysis = topolint::analyze(loaded, &Default::default());
+        memory("analysed (graph, rules)");
+        let report = topolint::report::Report {
+            sources: &analysis.loaded.sources,
+            diagnostics: &analysis.diagnostics,
+            suppressed: &analysis.suppressed,
+        };
+        let text = topolint::report::render(topolint::report::Format::Json, &report, false);
+        memory("rendered");
+        println!(
+            "{} findings, {} bytes of JSON",
+            analysis.diagnostics.len(),
+            text.len()
+        );
+        std::mem::forget(analysis);
+        return;
+    }
     if std::env::args().nth(2).as_deref() == Some("--load-ratio") {
         // Best of five: bare parse, decode (piped), and the whole load from text.
         let text = std::fs::read_to_string(&path).unwrap();

@@ -110,6 +110,9 @@ fn starts_entry(line: &str, indent: usize) -> bool {
 /// the same size when `aim` is `None`. `None` when the file has no section to cut (or an unusual
 /// layout that is not worth the risk).
 pub fn plan(text: &str, aim: Option<usize>) -> Option<Plan> {
+    if other_line_breaks(text) {
+        return None;
+    }
     // Lines at the left margin that are not blank or comments: top-level keys, mostly.
     let mut margin: Vec<Line> = Vec::new();
     let mut count = 0;
@@ -183,6 +186,15 @@ pub fn plan(text: &str, aim: Option<usize>) -> Option<Plan> {
             line: end.number,
         },
     })
+}
+
+/// Whether the text breaks lines otherwise than with `\n` or `\r\n`: with a lone `\r` (which
+/// YAML reads as a line break), or NEL, LS or PS (which some readings of YAML do). The scan for
+/// a cut sees lines by `\n` only, and positions in the second part count lines the same way.
+fn other_line_breaks(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n'))
+        || (!text.is_ascii() && text.contains(['\u{85}', '\u{2028}', '\u{2029}']))
 }
 
 /// What reading one stretch gave, when it gave no problem at all.
@@ -330,6 +342,14 @@ channels:
             None
         );
         assert_eq!(plan("[1, 2]\n", None), None);
+        // Line breaks the scan does not see.
+        let cuttable = "topolint: 1\nservices:\n  a: {}\n  b: {}\n  c: {}\n";
+        assert!(plan(cuttable, None).is_some());
+        assert!(plan(&cuttable.replace('\n', "\r\n"), None).is_some());
+        for other in ["\r", "\u{85}", "\u{2028}", "\u{2029}"] {
+            let text = cuttable.replacen("a: {}\n", &format!("a: {{}}{other}  z: {{}}\n"), 1);
+            assert_eq!(plan(&text, None), None, "{other:?}");
+        }
         assert_eq!(plan("", None), None);
     }
 }
