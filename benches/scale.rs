@@ -129,6 +129,8 @@ fn measure(program: &str, args: &[String]) {
 }
 
 fn run_child(what: &str, file: &str) {
+    // As the binary does.
+    topolint::tune_allocator();
     match what {
         "parse" => {
             let text = std::fs::read_to_string(file).unwrap();

@@ -6,6 +6,7 @@ use topolint::load::{self, Limits};
 use topolint::source::{FileId, SourceFile};
 
 fn main() {
+    topolint::tune_allocator();
     let path = std::env::args().nth(1).expect("a file");
     if std::env::args().nth(2).as_deref() == Some("--load-only") {
         let loaded = load::load_paths(&[path.into()], &Limits::default()).unwrap();

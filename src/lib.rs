@@ -70,3 +70,18 @@ pub fn analyze(mut loaded: Loaded, rules: &RuleConfig) -> Analysis {
         suppressed,
     }
 }
+
+/// Sets the allocator up for large topologies; the binary calls it first thing.
+///
+/// glibc's malloc gives blocks of 128 KiB and more their own mappings, returned to the system
+/// when freed, but each time such a block is freed it raises that threshold to the block's size
+/// (up to 32 MiB). Loading a large topology frees big lists, so the rules' and the report's later
+/// large blocks came out of the heap instead, where their space stays resident once freed: 18 MB
+/// of the peak at 100k services. A fixed threshold keeps large blocks apart. Elsewhere, nothing.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets one of the allocator's tunables.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}

@@ -167,6 +167,7 @@ impl<E: std::fmt::Display> From<E> for Fatal {
 }
 
 fn main() -> ExitCode {
+    topolint::tune_allocator();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check(args),
@@ -266,6 +267,28 @@ fn check(args: CheckArgs) -> Result<ExitCode, Fatal> {
     let color = args.output.is_none()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
+    if args.statistics {
+        let counts = report::statistics(&report);
+        // Machine-read formats stay parseable: their counts go to standard error.
+        match args.format {
+            Format::Human | Format::Concise => {}
+            Format::Json | Format::Sarif | Format::Github => eprint!("{counts}"),
+        }
+    }
+    if args.format == Format::Json {
+        // The largest report, written as it is made rather than held whole in memory.
+        let write = |out: &mut dyn Write| report::json::write(&report, out);
+        match args.output.as_deref() {
+            Some(path) => report::write_atomically_with(path, write)?,
+            None => {
+                let stdout = std::io::stdout();
+                let mut out = std::io::BufWriter::new(stdout.lock());
+                // A closed pipe is not an error worth reporting (as in `print`).
+                let _ = write(&mut out).and_then(|()| out.flush());
+            }
+        }
+        return Ok(finish(analysis, &config));
+    }
     let mut text = report::render(args.format, &report, color);
     if args.quiet && args.format == Format::Human {
         // The summary is the last line.
@@ -275,15 +298,16 @@ fn check(args: CheckArgs) -> Result<ExitCode, Fatal> {
             .map(|(b, _)| format!("{b}\n"))
             .unwrap_or_default();
     }
-    if args.statistics {
-        let counts = report::statistics(&report);
-        // Machine-read formats stay parseable: their counts go to standard error.
-        match args.format {
-            Format::Human | Format::Concise => text.push_str(&counts),
-            Format::Json | Format::Sarif | Format::Github => eprint!("{counts}"),
-        }
+    if args.statistics && matches!(args.format, Format::Human | Format::Concise) {
+        text.push_str(&report::statistics(&report));
     }
     emit(args.output.as_deref(), &text)?;
+    std::mem::forget(text);
+    Ok(finish(analysis, &config))
+}
+
+/// The exit code of `check`: 2 when the topology did not load, 1 when a finding fails the run.
+fn finish(analysis: topolint::Analysis, config: &Config) -> ExitCode {
     let code = if analysis.has_load_errors() {
         2
     } else if analysis
@@ -299,8 +323,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Fatal> {
     // (a million of them for 100k services, some 60 ms) would only give the memory back to an
     // allocator that is about to disappear with the process.
     std::mem::forget(analysis);
-    std::mem::forget(text);
-    Ok(ExitCode::from(code))
+    ExitCode::from(code)
 }
 
 fn graph(args: GraphArgs) -> Result<ExitCode, Fatal> {
