@@ -349,6 +349,35 @@ pub fn estimate(hops: &[Hop]) -> f64 {
 /// The hops that dominate a path are among its three largest p99 costs.
 const TOP: usize = 3;
 
+/// A node's own latency, fitted where it is needed: keeping the fits of every node (40 bytes
+/// each) made this rule the largest user of memory while the rules ran.
+fn own_at(cx: &Context, node: NodeIndex) -> Option<Own> {
+    Own::from_latency(latency(cx, node))
+}
+
+/// The largest hops of a path by p99 cost, largest first; `NO_EDGE` marks an empty slot. Kept
+/// for every component, so packed: 40 bytes, not the 72 of three optional pairs.
+#[derive(Clone, Copy)]
+struct Top {
+    cost: [f64; TOP],
+    edge: [u32; TOP],
+}
+
+const NO_EDGE: u32 = u32::MAX;
+
+impl Top {
+    const EMPTY: Top = Top {
+        cost: [0.0; TOP],
+        edge: [NO_EDGE; TOP],
+    };
+
+    fn hops(&self) -> impl Iterator<Item = (f64, EdgeIndex)> + '_ {
+        (0..TOP)
+            .take_while(|&i| self.edge[i] != NO_EDGE)
+            .map(|i| (self.cost[i], EdgeIndex::new(self.edge[i] as usize)))
+    }
+}
+
 /// For each component of the call graph, the path leaving it with the largest sum of hop p99s.
 struct Worst {
     /// That sum.
@@ -356,19 +385,19 @@ struct Worst {
     /// The path's first call.
     next: Vec<Option<EdgeIndex>>,
     /// How many calls it has.
-    len: Vec<usize>,
+    len: Vec<u32>,
     /// Its largest hops, by p99 cost, largest first (the earlier hop first on a tie).
-    top: Vec<[Option<(f64, EdgeIndex)>; TOP]>,
+    top: Vec<Top>,
 }
 
-fn worst(cx: &Context, own: &[Option<Own>]) -> Worst {
+fn worst(cx: &Context) -> Worst {
     let sync = cx.sync();
     let n = sync.len();
     let mut w = Worst {
         cost: vec![0.0; n],
         next: vec![None; n],
         len: vec![0; n],
-        top: vec![[None; TOP]; n],
+        top: vec![Top::EMPTY; n],
     };
     // Tarjan lists components sinks first: every callee is final before its callers. Calls inside
     // a cycle add nothing (the cycle is S107's finding).
@@ -381,7 +410,7 @@ fn worst(cx: &Context, own: &[Option<Own>]) -> Worst {
                 if t == id {
                     continue;
                 }
-                let hop = Hop::of_call(own[target.index()], &call(cx, edge).options).p99();
+                let hop = Hop::of_call(own_at(cx, target), &call(cx, edge).options).p99();
                 let cost = hop + w.cost[t];
                 let better = match w.next[id] {
                     None => true,
@@ -398,16 +427,21 @@ fn worst(cx: &Context, own: &[Option<Own>]) -> Worst {
         }
         if let Some((hop, e, t)) = chosen {
             w.len[id] = w.len[t] + 1;
-            let mut top = [None; TOP];
-            let mut rest = w.top[t].iter().flatten().copied().peekable();
+            let mut top = Top::EMPTY;
+            let below = w.top[t];
+            let mut rest = below.hops().peekable();
             let mut this = Some((hop, e));
-            for slot in &mut top {
-                *slot = match (this, rest.peek()) {
+            for slot in 0..TOP {
+                let next = match (this, rest.peek()) {
                     (Some(h), Some(&r)) if h.0 >= r.0 => this.take(),
                     (_, Some(_)) => rest.next(),
                     (Some(_), None) => this.take(),
                     (None, None) => None,
                 };
+                if let Some((cost, edge)) = next {
+                    top.cost[slot] = cost;
+                    top.edge[slot] = edge.index() as u32;
+                }
             }
             w.top[id] = top;
         }
@@ -489,7 +523,7 @@ fn forest(cx: &Context, w: &Worst) -> Forest {
 /// estimate). Each component of the forest is drawn once: a child's sums are its parent's plus
 /// its own hop. The child with the largest subtree takes over its parent's sums in place and the
 /// others get copies, so at most a logarithmic number of sums are held at once.
-fn estimates(cx: &Context, w: &Worst, own: &[Option<Own>]) -> Vec<(usize, f64)> {
+fn estimates(cx: &Context, w: &Worst) -> Vec<(usize, f64)> {
     let f = forest(cx, w);
     let mut strata = Strata::default();
     let mut found = Vec::new();
@@ -503,7 +537,7 @@ fn estimates(cx: &Context, w: &Worst, own: &[Option<Own>]) -> Vec<(usize, f64)> 
             strata.add(
                 &mut scratch,
                 entry_seed(cx, node),
-                &Hop::new(own[node.index()], None, 1, 1),
+                &Hop::new(own_at(cx, node), None, 1, 1),
             );
             let p99 = p99_of(&mut scratch);
             let budget = service
@@ -519,7 +553,7 @@ fn estimates(cx: &Context, w: &Worst, own: &[Option<Own>]) -> Vec<(usize, f64)> 
     let hop_into = |c: usize, sums: &mut Vec<f64>, strata: &mut Strata| {
         let e = w.next[c].expect("a child has a path onwards");
         let target = ends(cx, e).1;
-        let hop = Hop::of_call(own[target.index()], &call(cx, cx.graph.graph[e]).options);
+        let hop = Hop::of_call(own_at(cx, target), &call(cx, cx.graph.graph[e]).options);
         strata.add(sums, call_seed(cx, e), &hop);
     };
     // Frames: a component, its sums, and the next child to visit with a copy.
@@ -560,19 +594,13 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     if cx.model.services.iter().all(|s| s.budget.is_none()) {
         return;
     }
-    let own: Vec<Option<Own>> = cx
-        .graph
-        .graph
-        .node_indices()
-        .map(|n| Own::from_latency(latency(cx, n)))
-        .collect();
-    let w = worst(cx, &own);
-    for (si, p99) in estimates(cx, &w, &own) {
-        out.push(diagnostic(cx, &w, &own, si, p99));
+    let w = worst(cx);
+    for (si, p99) in estimates(cx, &w) {
+        out.push(diagnostic(cx, &w, si, p99));
     }
 }
 
-fn diagnostic(cx: &Context, w: &Worst, own: &[Option<Own>], si: usize, p99: f64) -> Diagnostic {
+fn diagnostic(cx: &Context, w: &Worst, si: usize, p99: f64) -> Diagnostic {
     let micros = |ms: f64| (ms * 1000.0).round() as u64;
     let sync = cx.sync();
     let comp = |node: NodeIndex| sync.component[node.index()] as usize;
@@ -592,20 +620,20 @@ fn diagnostic(cx: &Context, w: &Worst, own: &[Option<Own>], si: usize, p99: f64)
         at = comp(ends(cx, e).1);
     }
     let mut path = path_names(cx, entry, &edges, 0);
-    let more = w.len[start] - edges.len();
+    let more = w.len[start] as usize - edges.len();
     if more > 0 {
         path.push_str(&format!(" → … {more} more calls"));
     }
     let hop_of = |e: EdgeIndex| {
         let target = ends(cx, e).1;
-        Hop::of_call(own[target.index()], &call(cx, cx.graph.graph[e]).options)
+        Hop::of_call(own_at(cx, target), &call(cx, cx.graph.graph[e]).options)
     };
     // The hops that dominate: by p99 cost, the fewest (at most three) that make two thirds of
     // the sum. `None` is the entrypoint's own work.
-    let own_cost = Hop::new(own[entry.index()], None, 1, 1).p99();
+    let own_cost = Hop::new(own_at(cx, entry), None, 1, 1).p99();
     let sum = own_cost + w.cost[start];
     let mut candidates: Vec<(f64, Option<EdgeIndex>)> = vec![(own_cost, None)];
-    candidates.extend(w.top[start].iter().flatten().map(|&(c, e)| (c, Some(e))));
+    candidates.extend(w.top[start].hops().map(|(c, e)| (c, Some(e))));
     candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut dominant = Vec::new();
     let mut covered = 0.0;
