@@ -36,7 +36,14 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let mut seen = vec![false; cx.graph.graph.node_count()];
     for (id, members) in sync.components() {
         let id = id as u32;
-        if members.len() == 1 && inner_calls(cx, members[0], id).is_empty() {
+        // A lone node is a cycle only when it calls itself (read from the analysis's flat list of
+        // calls: most nodes are lone, and petgraph's edge lists mix in every other kind).
+        if members.len() == 1
+            && !sync
+                .calls_from(members[0])
+                .iter()
+                .any(|&(_, to)| to == members[0])
+        {
             continue;
         }
         // Reported at the member defined first in the files.

@@ -1,11 +1,9 @@
 //! S105 timeout-inversion: a caller gives up before the callee has had the time its own
 //! dependencies allow it.
 
-use petgraph::Direction;
 use petgraph::graph::NodeIndex;
 
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
-use crate::graph::EdgeKind;
 use crate::model::{Duration, NodeKind};
 
 use super::Context;
@@ -109,12 +107,11 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     // many callers share a callee.
     let mut worst: Vec<Option<u64>> = vec![None; cx.graph.graph.node_count()];
     let mut explained: Vec<Option<(String, bool)>> = vec![None; cx.graph.graph.node_count()];
+    let sync = cx.sync();
     for (si, service) in cx.model.services.iter().enumerate() {
         let caller = cx.graph.service_node(si);
-        for (_, callee, edge) in cx
-            .graph
-            .edges_of(caller, Direction::Outgoing, EdgeKind::Call)
-        {
+        for &(e, callee) in sync.calls_from(caller) {
+            let edge = cx.graph.graph[e];
             let c = call(cx, edge);
             let Some(timeout) = &c.options.timeout else {
                 continue;
