@@ -35,10 +35,11 @@ fn assert_same_decode(name: &str, text: &str, limits: &Limits) -> Vec<String> {
     piped_diags.iter().map(|d| d.message.clone()).collect()
 }
 
-/// Reads the file in two parts, cut at every entry in turn (at a few hundred places at most):
-/// each reading either declines (the caller then reads the file in one piece) or gives exactly
-/// the one-piece document, and it declines whenever one reading reports a problem. Returns how
-/// many cuts were used.
+/// Reads the file in two parts, cut at every entry in turn (at 300 places at most, and at 8 in
+/// a file over 64 KiB, which takes a while to read in a debug build): each reading either
+/// declines (the caller then reads the file in one piece) or gives exactly the one-piece
+/// document, and it declines whenever one reading reports a problem. Returns how many cuts were
+/// used.
 fn assert_split_agrees(
     name: &str,
     file: &SourceFile,
@@ -50,7 +51,8 @@ fn assert_split_agrees(
         .chain(file.text.match_indices('\n').map(|(i, _)| i + 1))
         .filter(|&i| i < file.text.len())
         .collect();
-    let step = starts.len().div_ceil(300).max(1);
+    let cuts = if file.text.len() > 64 * 1024 { 8 } else { 300 };
+    let step = starts.len().div_ceil(cuts).max(1);
     let mut used = 0;
     for &aim in starts.iter().step_by(step) {
         let Some(doc) = load::parse_document_split(file, FileId::new(0), limits, Some(aim)) else {
