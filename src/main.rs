@@ -247,7 +247,17 @@ fn check(args: CheckArgs) -> Result<ExitCode, Fatal> {
         max_alias_expansion: args.max_alias_expansion,
         max_nodes: args.max_nodes,
     };
-    let loaded = load_topology(&args.paths, &limits)?;
+    let mut loaded = load_topology(&args.paths, &limits)?;
+    // Reports that show no source text (JSON, concise, GitHub) need only positions, and a
+    // baseline is keyed by text: otherwise the text of ASCII files is freed before the rules run.
+    let shows_text = matches!(args.format, Format::Human | Format::Sarif)
+        || args.baseline.is_some()
+        || args.write_baseline.is_some();
+    if !shows_text {
+        for file in &mut loaded.sources.files {
+            file.release_text();
+        }
+    }
     let mut analysis = topolint::analyze(loaded, &config.rules);
     let notes = topolint::baseline::run(
         &mut analysis.diagnostics,

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use common::*;
 use serde_json::Value;
+use topolint::load;
 use topolint::report::{self, Format, Report};
 
 const SCHEMA_PATH: &str = "schema/report.schema.json";
@@ -63,6 +64,51 @@ fn every_fixture_report_validates() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // The corpus exercises every part of the schema.
     assert!(diagnostics > 40 && suppressed > 0 && related > 5);
+}
+
+/// `check` frees an ASCII file's text before the rules run when its report shows no source text
+/// (JSON, concise, GitHub): the reports it writes must be the ones rendered with the text kept.
+#[test]
+fn reports_without_source_text_are_the_same_after_the_text_is_freed() {
+    let units: Vec<PathBuf> = [
+        "fixtures/examples/shop",
+        "fixtures/examples/small.topology.yaml",
+        "fixtures/invalid/rules",
+        "fixtures/invalid/T002-bad-enum.topology.yaml",
+    ]
+    .iter()
+    .map(|p| root().join(p))
+    .collect();
+    let mut findings = 0;
+    for unit in units {
+        let loaded = load::load_paths(std::slice::from_ref(&unit), &Default::default()).unwrap();
+        let analysis = topolint::analyze(loaded, &Default::default());
+        let report = Report {
+            sources: &analysis.loaded.sources,
+            diagnostics: &analysis.diagnostics,
+            suppressed: &analysis.suppressed,
+        };
+        findings += analysis.diagnostics.len();
+        for (format, name) in [
+            (Format::Json, "json"),
+            (Format::Concise, "concise"),
+            (Format::Github, "github"),
+        ] {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_topolint"))
+                .current_dir(root())
+                .args(["check", "--fail-on", "never", "--format", name])
+                .arg(&unit)
+                .output()
+                .unwrap();
+            assert_eq!(
+                String::from_utf8(out.stdout).unwrap(),
+                report::render(format, &report, false),
+                "{name} of {}",
+                unit.display()
+            );
+        }
+    }
+    assert!(findings > 40, "{findings}");
 }
 
 #[test]

@@ -3,6 +3,8 @@
 
 use petgraph::graph::NodeIndex;
 
+use rustc_hash::FxHashMap;
+
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 use crate::model::{Duration, NodeKind};
 
@@ -104,9 +106,12 @@ fn timed_edges(cx: &Context, callee: NodeIndex) -> usize {
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     // Each callee's worst case and its explanation, computed once: the check stays linear however
-    // many callers share a callee.
-    let mut worst: Vec<Option<u64>> = vec![None; cx.graph.graph.node_count()];
-    let mut explained: Vec<Option<(String, bool)>> = vec![None; cx.graph.graph.node_count()];
+    // many callers share a callee. `UNKNOWN` marks a worst case not computed yet (a saturated
+    // one is then computed again, to the same value); explanations are kept for the callees
+    // that have findings only.
+    const UNKNOWN: u64 = u64::MAX;
+    let mut worst: Vec<u64> = vec![UNKNOWN; cx.graph.graph.node_count()];
+    let mut explained: FxHashMap<u32, (String, bool)> = FxHashMap::default();
     let sync = cx.sync();
     for (si, service) in cx.model.services.iter().enumerate() {
         let caller = cx.graph.service_node(si);
@@ -116,13 +121,20 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             let Some(timeout) = &c.options.timeout else {
                 continue;
             };
-            let w = *worst[callee.index()]
-                .get_or_insert_with(|| p99(cx, callee).0.saturating_add(terms(cx, callee, 0).0));
+            let w = match worst[callee.index()] {
+                UNKNOWN => {
+                    let w = p99(cx, callee).0.saturating_add(terms(cx, callee, 0).0);
+                    worst[callee.index()] = w;
+                    w
+                }
+                w => w,
+            };
             if timeout.value.0 >= w {
                 continue;
             }
-            let (explanation, has_terms) = explained[callee.index()]
-                .get_or_insert_with(|| {
+            let (explanation, has_terms) = explained
+                .entry(callee.index() as u32)
+                .or_insert_with(|| {
                     let (downstream, shown) = terms(cx, callee, SHOWN_TERMS);
                     let count = timed_edges(cx, callee);
                     (
