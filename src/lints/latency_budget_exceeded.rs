@@ -18,6 +18,7 @@
 use petgraph::graph::{EdgeIndex, NodeIndex};
 use rand::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
+use rustc_hash::{FxHashMap, FxHashSet};
 use statrs::distribution::{ContinuousCDF, LogNormal, Normal};
 
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
@@ -384,10 +385,58 @@ struct Worst {
     cost: Vec<f64>,
     /// The path's first call.
     next: Vec<Option<EdgeIndex>>,
-    /// How many calls it has.
-    len: Vec<u32>,
-    /// Its largest hops, by p99 cost, largest first (the earlier hop first on a tie).
-    top: Vec<Top>,
+}
+
+impl Worst {
+    /// The component a component's worst path goes to next.
+    fn after(&self, cx: &Context, c: usize) -> Option<usize> {
+        self.next[c].map(|e| cx.sync().component[ends(cx, e).1.index()] as usize)
+    }
+}
+
+/// For the components on the worst paths from `starts`: how many calls the path has, and its
+/// largest hops by p99 cost, largest first (the earlier hop first on a tie). Only the findings
+/// need them, so they are found for their paths alone, each component once (linear in all).
+fn tops(cx: &Context, w: &Worst, starts: &[usize]) -> FxHashMap<usize, (u32, Top)> {
+    let mut on_paths = Vec::new();
+    let mut seen = FxHashSet::default();
+    for &start in starts {
+        let mut at = Some(start);
+        while let Some(c) = at.filter(|&c| seen.insert(c)) {
+            on_paths.push(c);
+            at = w.after(cx, c);
+        }
+    }
+    // Tarjan numbers components sinks first: a path's next component is done before it.
+    on_paths.sort_unstable();
+    let mut out: FxHashMap<usize, (u32, Top)> = FxHashMap::default();
+    for c in on_paths {
+        let Some(e) = w.next[c] else {
+            out.insert(c, (0, Top::EMPTY));
+            continue;
+        };
+        let target = ends(cx, e).1;
+        let hop = Hop::of_call(own_at(cx, target), &call(cx, cx.graph.graph[e]).options).p99();
+        let t = cx.sync().component[target.index()] as usize;
+        let (len, below) = out[&t];
+        let mut top = Top::EMPTY;
+        let mut rest = below.hops().peekable();
+        let mut this = Some((hop, e));
+        for slot in 0..TOP {
+            let next = match (this, rest.peek()) {
+                (Some(h), Some(&r)) if h.0 >= r.0 => this.take(),
+                (_, Some(_)) => rest.next(),
+                (Some(_), None) => this.take(),
+                (None, None) => None,
+            };
+            if let Some((cost, edge)) = next {
+                top.cost[slot] = cost;
+                top.edge[slot] = edge.index() as u32;
+            }
+        }
+        out.insert(c, (len + 1, top));
+    }
+    out
 }
 
 fn worst(cx: &Context) -> Worst {
@@ -396,13 +445,10 @@ fn worst(cx: &Context) -> Worst {
     let mut w = Worst {
         cost: vec![0.0; n],
         next: vec![None; n],
-        len: vec![0; n],
-        top: vec![Top::EMPTY; n],
     };
     // Tarjan lists components sinks first: every callee is final before its callers. Calls inside
     // a cycle add nothing (the cycle is S107's finding).
     for (id, members) in sync.components() {
-        let mut chosen = None;
         for &member in members {
             for &(e, target) in sync.calls_from(member) {
                 let edge = cx.graph.graph[e];
@@ -421,29 +467,8 @@ fn worst(cx: &Context) -> Worst {
                 if better {
                     w.cost[id] = cost;
                     w.next[id] = Some(e);
-                    chosen = Some((hop, e, t));
                 }
             }
-        }
-        if let Some((hop, e, t)) = chosen {
-            w.len[id] = w.len[t] + 1;
-            let mut top = Top::EMPTY;
-            let below = w.top[t];
-            let mut rest = below.hops().peekable();
-            let mut this = Some((hop, e));
-            for slot in 0..TOP {
-                let next = match (this, rest.peek()) {
-                    (Some(h), Some(&r)) if h.0 >= r.0 => this.take(),
-                    (_, Some(_)) => rest.next(),
-                    (Some(_), None) => this.take(),
-                    (None, None) => None,
-                };
-                if let Some((cost, edge)) = next {
-                    top.cost[slot] = cost;
-                    top.edge[slot] = edge.index() as u32;
-                }
-            }
-            w.top[id] = top;
         }
     }
     w
@@ -595,12 +620,25 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         return;
     }
     let w = worst(cx);
-    for (si, p99) in estimates(cx, &w) {
-        out.push(diagnostic(cx, &w, si, p99));
+    let found = estimates(cx, &w);
+    let sync = cx.sync();
+    let starts: Vec<usize> = found
+        .iter()
+        .map(|&(si, _)| sync.component[cx.graph.service_node(si).index()] as usize)
+        .collect();
+    let tops = tops(cx, &w, &starts);
+    for (si, p99) in found {
+        out.push(diagnostic(cx, &w, &tops, si, p99));
     }
 }
 
-fn diagnostic(cx: &Context, w: &Worst, si: usize, p99: f64) -> Diagnostic {
+fn diagnostic(
+    cx: &Context,
+    w: &Worst,
+    tops: &FxHashMap<usize, (u32, Top)>,
+    si: usize,
+    p99: f64,
+) -> Diagnostic {
     let micros = |ms: f64| (ms * 1000.0).round() as u64;
     let sync = cx.sync();
     let comp = |node: NodeIndex| sync.component[node.index()] as usize;
@@ -620,7 +658,8 @@ fn diagnostic(cx: &Context, w: &Worst, si: usize, p99: f64) -> Diagnostic {
         at = comp(ends(cx, e).1);
     }
     let mut path = path_names(cx, entry, &edges, 0);
-    let more = w.len[start] as usize - edges.len();
+    let (len, top) = tops[&start];
+    let more = len as usize - edges.len();
     if more > 0 {
         path.push_str(&format!(" → … {more} more calls"));
     }
@@ -633,7 +672,7 @@ fn diagnostic(cx: &Context, w: &Worst, si: usize, p99: f64) -> Diagnostic {
     let own_cost = Hop::new(own_at(cx, entry), None, 1, 1).p99();
     let sum = own_cost + w.cost[start];
     let mut candidates: Vec<(f64, Option<EdgeIndex>)> = vec![(own_cost, None)];
-    candidates.extend(w.top[start].hops().map(|(c, e)| (c, Some(e))));
+    candidates.extend(top.hops().map(|(c, e)| (c, Some(e))));
     candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut dominant = Vec::new();
     let mut covered = 0.0;
