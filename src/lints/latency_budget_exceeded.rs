@@ -214,8 +214,7 @@ pub struct Strata {
     /// The midpoint of each slice, as a share and as a standard normal score.
     u: Vec<f64>,
     z: Vec<f64>,
-    order: Vec<u32>,
-    /// A hop's cost at each slice.
+    /// A hop's cost at each slice, then dealt to the samples in place.
     values: Vec<f64>,
 }
 
@@ -229,7 +228,6 @@ impl Default for Strata {
         Strata {
             u,
             z,
-            order: Vec::with_capacity(SAMPLES),
             values: Vec::with_capacity(SAMPLES),
         }
     }
@@ -240,16 +238,6 @@ impl Strata {
     fn add(&mut self, totals: &mut [f64], seed: u64, hop: &Hop) {
         if hop.own.is_none() {
             return;
-        }
-        let mut rng = Pcg64Mcg::seed_from_u64(seed);
-        self.order.clear();
-        self.order.extend(0..SAMPLES as u32);
-        // Fisher–Yates, each index drawn by a multiply-shift of one 64-bit draw (Lemire's method
-        // without its rejection step, whose bias here is under 2,000 / 2^64). rand's shuffle
-        // builds a uniform range with a division for every element: it was a third of the rule.
-        for i in (1..SAMPLES).rev() {
-            let j = ((u128::from(rng.next_u64()) * (i as u128 + 1)) >> 64) as usize;
-            self.order.swap(i, j);
         }
         // The cost at every slice, in slice order: for a single call (nearly every hop) one draw
         // of the callee's own log-normal, in a tight loop over the slices' scores; past the
@@ -271,8 +259,18 @@ impl Strata {
                 .values
                 .extend(self.u.iter().zip(&self.z).map(|(&u, &z)| hop.cost_at(u, z))),
         }
-        for (total, &slice) in totals.iter_mut().zip(&self.order) {
-            *total += self.values[slice as usize];
+        // Dealt by Fisher–Yates, each index drawn by a multiply-shift of one 64-bit draw
+        // (Lemire's method without its rejection step, whose bias here is under 2,000 / 2^64;
+        // rand's shuffle divides for every element, which was a third of the rule). The values
+        // are shuffled in place, the same swaps as on a list of slice numbers, so that sample i
+        // gets the slice a shuffled list would name at i, and the sums are a plain add.
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        for i in (1..SAMPLES).rev() {
+            let j = ((u128::from(rng.next_u64()) * (i as u128 + 1)) >> 64) as usize;
+            self.values.swap(i, j);
+        }
+        for (total, value) in totals.iter_mut().zip(&self.values) {
+            *total += value;
         }
     }
 }

@@ -111,7 +111,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     // that have findings only.
     const UNKNOWN: u64 = u64::MAX;
     let mut worst: Vec<u64> = vec![UNKNOWN; cx.graph.graph.node_count()];
-    let mut explained: FxHashMap<u32, (String, bool)> = FxHashMap::default();
+    let mut explained: FxHashMap<u32, (String, String, String)> = FxHashMap::default();
     let sync = cx.sync();
     for (si, service) in cx.model.services.iter().enumerate() {
         let caller = cx.graph.service_node(si);
@@ -132,29 +132,28 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             if timeout.value.0 >= w {
                 continue;
             }
-            let (explanation, has_terms) = explained
+            // What every finding on this callee shares, written once: its worst case as a person
+            // reads it, the sum behind it, and the fix's second half.
+            let (w, explanation, fix) = explained
                 .entry(callee.index() as u32)
                 .or_insert_with(|| {
                     let (downstream, shown) = terms(cx, callee, SHOWN_TERMS);
                     let count = timed_edges(cx, callee);
+                    let to = cx.graph.name(cx.model, callee);
+                    let fix = if count > 0 {
+                        format!("shrink what {to} may wait for: shorter timeouts or fewer retries on its own calls")
+                    } else {
+                        format!("make {to} faster")
+                    };
                     (
+                        human(w),
                         explain(p99(cx, callee), downstream, &shown, count),
-                        count > 0,
+                        fix,
                     )
-                })
-                .clone();
+                });
             let from = &service.name.value;
             let to = cx.graph.name(cx.model, callee);
-            let (t, w) = (timeout.value, human(w));
-            let fix = if has_terms {
-                format!(
-                    "raise this call's timeout to at least {w} (`timeout: {w}`), or shrink what {to} may wait for: shorter timeouts or fewer retries on its own calls"
-                )
-            } else {
-                format!(
-                    "raise this call's timeout to at least {w} (`timeout: {w}`), or make {to} faster"
-                )
-            };
+            let t = timeout.value;
             out.push(
                 Diagnostic::new(
                     &META,
@@ -163,7 +162,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 )
                 .label(format!("timeout {t} < {w}"))
                 .help(format!(
-                    "when {from} gives up first, {to} goes on working for an answer nobody reads, and a retry starts a second copy: {fix}"
+                    "when {from} gives up first, {to} goes on working for an answer nobody reads, and a retry starts a second copy: raise this call's timeout to at least {w} (`timeout: {w}`), or {fix}"
                 ))
                 .path(call_path(cx, edge)),
             );
