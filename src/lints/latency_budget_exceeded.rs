@@ -14,6 +14,11 @@
 //! goes next), so each call on them is drawn once and its draws shared by every entrypoint whose
 //! path passes there: the work is `SAMPLES` × (calls on those paths + entrypoints), linear in the
 //! graph, however many entrypoints share a long path.
+//!
+//! Most entrypoints need no samples at all: a hop's cost never falls as its slice rises, so no
+//! sample of a path can exceed the sum of its hops' costs at the top slice. An entrypoint whose
+//! sum stays within its budget cannot be found over it and is passed over; the sum comes with
+//! the worst path, in the same pass. Estimates and findings are the same either way (tested).
 
 use petgraph::graph::{EdgeIndex, NodeIndex};
 use rand::{RngCore, SeedableRng};
@@ -239,9 +244,26 @@ impl Strata {
         if hop.own.is_none() {
             return;
         }
-        // The cost at every slice, in slice order: for a single call (nearly every hop) one draw
-        // of the callee's own log-normal, in a tight loop over the slices' scores; past the
-        // timeout, the retries decide as in `Hop::cost_at`.
+        self.costs(hop);
+        // Dealt by Fisher–Yates, each index drawn by a multiply-shift of one 64-bit draw
+        // (Lemire's method without its rejection step, whose bias here is under 2,000 / 2^64;
+        // rand's shuffle divides for every element, which was a third of the rule). The values
+        // are shuffled in place, the same swaps as on a list of slice numbers, so that sample i
+        // gets the slice a shuffled list would name at i, and the sums are a plain add.
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        for i in (1..SAMPLES).rev() {
+            let j = ((u128::from(rng.next_u64()) * (i as u128 + 1)) >> 64) as usize;
+            self.values.swap(i, j);
+        }
+        for (total, value) in totals.iter_mut().zip(&self.values) {
+            *total += value;
+        }
+    }
+
+    /// The hop's cost at every slice, in slice order, into `values`: for a single call (nearly
+    /// every hop) one draw of the callee's own log-normal, in a tight loop over the slices'
+    /// scores; past the timeout, the retries decide as in `Hop::cost_at`.
+    fn costs(&mut self, hop: &Hop) {
         self.values.clear();
         match (hop.own, hop.fan_out) {
             (Some(own), 1) if own.sigma > 0.0 => {
@@ -258,19 +280,6 @@ impl Strata {
             _ => self
                 .values
                 .extend(self.u.iter().zip(&self.z).map(|(&u, &z)| hop.cost_at(u, z))),
-        }
-        // Dealt by Fisher–Yates, each index drawn by a multiply-shift of one 64-bit draw
-        // (Lemire's method without its rejection step, whose bias here is under 2,000 / 2^64;
-        // rand's shuffle divides for every element, which was a third of the rule). The values
-        // are shuffled in place, the same swaps as on a list of slice numbers, so that sample i
-        // gets the slice a shuffled list would name at i, and the sums are a plain add.
-        let mut rng = Pcg64Mcg::seed_from_u64(seed);
-        for i in (1..SAMPLES).rev() {
-            let j = ((u128::from(rng.next_u64()) * (i as u128 + 1)) >> 64) as usize;
-            self.values.swap(i, j);
-        }
-        for (total, value) in totals.iter_mut().zip(&self.values) {
-            *total += value;
         }
     }
 }
@@ -383,7 +392,20 @@ struct Worst {
     cost: Vec<f64>,
     /// The path's first call.
     next: Vec<Option<EdgeIndex>>,
+    /// The largest total any sample can reach along the path: each hop's cost at the top slice
+    /// (a hop's cost never falls as the slice rises; a test holds it to that).
+    bound: Vec<f64>,
 }
+
+/// The top slice's share and standard normal score, as [`Strata`] computes them.
+fn top_slice() -> (f64, f64) {
+    let u = (SAMPLES as f64 - 0.5) / SAMPLES as f64;
+    (u, Normal::standard().inverse_cdf(u))
+}
+
+/// The margin by which an entrypoint's bound must stay under its budget to be passed without
+/// sampling: the samples' exponential differs from the library's in the last digits.
+const BOUND_MARGIN: f64 = 1e-9;
 
 impl Worst {
     /// The component a component's worst path goes to next.
@@ -443,7 +465,9 @@ fn worst(cx: &Context) -> Worst {
     let mut w = Worst {
         cost: vec![0.0; n],
         next: vec![None; n],
+        bound: vec![0.0; n],
     };
+    let (top_u, top_z) = top_slice();
     // Tarjan lists components sinks first: every callee is final before its callers. Calls inside
     // a cycle add nothing (the cycle is S107's finding).
     for (id, members) in sync.components() {
@@ -468,6 +492,12 @@ fn worst(cx: &Context) -> Worst {
                 }
             }
         }
+        if let Some(e) = w.next[id] {
+            let target = ends(cx, e).1;
+            let hop = Hop::of_call(own_at(cx, target), &call(cx, cx.graph.graph[e]).options);
+            let t = sync.component[target.index()] as usize;
+            w.bound[id] = hop.cost_at(top_u, top_z) + w.bound[t];
+        }
     }
     w
 }
@@ -488,7 +518,7 @@ struct Forest {
 
 const NONE: u32 = u32::MAX;
 
-fn forest(cx: &Context, w: &Worst) -> Forest {
+fn forest(cx: &Context, w: &Worst, prune: bool) -> Forest {
     let sync = cx.sync();
     let n = sync.len();
     let comp = |node: NodeIndex| sync.component[node.index()] as usize;
@@ -502,11 +532,19 @@ fn forest(cx: &Context, w: &Worst) -> Forest {
         roots: Vec::new(),
     };
     let mut needed = vec![false; n];
+    let (top_u, top_z) = top_slice();
     for (si, service) in cx.model.services.iter().enumerate().rev() {
-        if service.budget.is_none() {
+        let Some(budget) = &service.budget else {
+            continue;
+        };
+        let entry = cx.graph.service_node(si);
+        let mut c = comp(entry);
+        // No sample can exceed the sum of every hop's top slice: an entrypoint whose sum stays
+        // within the budget cannot be over it, and is not estimated (most budgets have room).
+        let own = Hop::new(own_at(cx, entry), None, 1, 1).cost_at(top_u, top_z);
+        if prune && (own + w.bound[c]) * (1.0 + BOUND_MARGIN) < budget.value.as_millis() {
             continue;
         }
-        let mut c = comp(cx.graph.service_node(si));
         f.next_entry[si] = f.entry[c];
         f.entry[c] = si as u32;
         // Each component is walked once, so marking the paths is linear.
@@ -546,8 +584,8 @@ fn forest(cx: &Context, w: &Worst) -> Forest {
 /// estimate). Each component of the forest is drawn once: a child's sums are its parent's plus
 /// its own hop. The child with the largest subtree takes over its parent's sums in place and the
 /// others get copies, so at most a logarithmic number of sums are held at once.
-fn estimates(cx: &Context, w: &Worst) -> Vec<(usize, f64)> {
-    let f = forest(cx, w);
+fn estimates(cx: &Context, w: &Worst, prune: bool) -> Vec<(usize, f64)> {
+    let f = forest(cx, w, prune);
     let mut strata = Strata::default();
     let mut found = Vec::new();
     let mut scratch = vec![0.0; SAMPLES];
@@ -618,7 +656,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         return;
     }
     let w = worst(cx);
-    let found = estimates(cx, &w);
+    let found = estimates(cx, &w, true);
     let sync = cx.sync();
     let starts: Vec<usize> = found
         .iter()
@@ -788,6 +826,69 @@ mod tests {
         }
         assert!(worst < 1e-14, "relative error {worst:e}");
         assert_eq!(exp_fast(0.0), 1.0);
+    }
+
+    /// The bound that lets an entrypoint go unsampled rests on this: a hop's cost at a slice
+    /// never falls as the slice rises, so no sample can exceed the top slice's cost, as
+    /// `Hop::cost_at` gives it (within the margin).
+    #[test]
+    fn a_hops_cost_never_falls_as_the_slice_rises() {
+        let mut strata = Strata::default();
+        let (top_u, top_z) = top_slice();
+        let mut hops = 0;
+        for (p50, p99) in [(10.0, 10.0), (5.0, 40.0), (1.0, 900.0), (0.01, 10_000.0)] {
+            for timeout in [None, Some(0.5), Some(8.0), Some(30.0), Some(5_000.0)] {
+                for attempts in [1, 2, 5, 150] {
+                    for fan_out in [1, 3, 50] {
+                        let hop =
+                            Hop::new(Own::fit(Some(p50), Some(p99)), timeout, attempts, fan_out);
+                        strata.costs(&hop);
+                        let top = hop.cost_at(top_u, top_z);
+                        let values = &strata.values;
+                        for pair in values.windows(2) {
+                            assert!(
+                                pair[1] >= pair[0] * (1.0 - 1e-12),
+                                "{hop:?}: {} then {}",
+                                pair[0],
+                                pair[1]
+                            );
+                        }
+                        let max = values.iter().copied().fold(0.0, f64::max);
+                        assert!(max <= top * (1.0 + BOUND_MARGIN), "{hop:?}: {max} > {top}");
+                        hops += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(hops, 240);
+    }
+
+    /// Passing over the entrypoints whose bound is within their budget changes no estimate, and
+    /// does pass over some.
+    #[test]
+    fn entrypoints_within_their_bound_are_passed_over_without_changing_a_finding() {
+        for budget in ["20ms", "150ms", "400ms", "2s"] {
+            let text = crate::synth::topology(1_500, 9)
+                .replace("budget: 15s", &format!("budget: {budget}"));
+            let loaded = crate::load::load_test_text(&text);
+            let graph = crate::graph::Graph::build(&loaded.model);
+            let settings = crate::lints::Settings::default();
+            let cx = Context::new(&loaded.model, &graph, &settings);
+            let w = worst(&cx);
+            let all = estimates(&cx, &w, false);
+            assert_eq!(estimates(&cx, &w, true), all, "budget {budget}");
+            let entered = |prune| {
+                let f = forest(&cx, &w, prune);
+                f.entry.iter().filter(|&&e| e != NONE).count()
+            };
+            if budget == "2s" {
+                assert!(all.is_empty());
+                assert!(entered(true) < entered(false), "nothing passed over");
+            }
+            if budget == "20ms" {
+                assert!(!all.is_empty());
+            }
+        }
     }
 
     #[test]
