@@ -197,9 +197,7 @@ fn main() -> ExitCode {
 }
 
 fn print(text: &str) -> Result<ExitCode, Fatal> {
-    let mut out = std::io::stdout().lock();
-    // A closed pipe (`topolint rules | head`) is not an error worth reporting.
-    let _ = out.write_all(text.as_bytes());
+    emit(None, text)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -218,10 +216,20 @@ fn load_topology(paths: &[PathBuf], limits: &Limits) -> Result<load::Loaded, Fat
 
 /// Writes output to a file (atomically) or to standard output.
 fn emit(output: Option<&Path>, text: &str) -> Result<(), Fatal> {
+    emit_with(output, |out| out.write_all(text.as_bytes()))
+}
+
+/// Writes a report through `write`: to `output` atomically, or to standard output through a
+/// buffer, where a closed pipe (`topolint rules | head`) is not an error worth reporting.
+fn emit_with(
+    output: Option<&Path>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), Fatal> {
     match output {
-        Some(path) => report::write_atomically(path, text)?,
+        Some(path) => report::write_atomically_with(path, write)?,
         None => {
-            print(text)?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let _ = write(&mut out).and_then(|()| out.flush());
         }
     }
     Ok(())
@@ -287,16 +295,9 @@ fn check(args: CheckArgs) -> Result<ExitCode, Fatal> {
     }
     if args.format == Format::Json {
         // The largest report, written as it is made rather than held whole in memory.
-        let write = |out: &mut dyn Write| report::json::write(&report, out);
-        match args.output.as_deref() {
-            Some(path) => report::write_atomically_with(path, write)?,
-            None => {
-                let stdout = std::io::stdout();
-                let mut out = std::io::BufWriter::new(stdout.lock());
-                // A closed pipe is not an error worth reporting (as in `print`).
-                let _ = write(&mut out).and_then(|()| out.flush());
-            }
-        }
+        emit_with(args.output.as_deref(), |out| {
+            report::json::write(&report, out)
+        })?;
         return Ok(finish(analysis, &config));
     }
     let mut text = report::render(args.format, &report, color);
