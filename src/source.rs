@@ -110,6 +110,11 @@ impl LineIndex {
         }
     }
 
+    /// Whether the text it was built from is ASCII.
+    pub fn is_ascii(&self) -> bool {
+        self.ascii
+    }
+
     pub fn line_count(&self) -> usize {
         self.starts.len()
     }
@@ -216,10 +221,9 @@ impl SourceFile {
     /// services the text is 31 MB that nothing reads while the rules run and the report is
     /// written. Afterwards only positions may be asked of the file.
     pub fn release_text(&mut self) -> bool {
-        if !self.text.is_ascii() {
+        if !self.lines().is_ascii() {
             return false;
         }
-        self.lines();
         self.text = String::new();
         true
     }

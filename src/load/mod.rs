@@ -333,7 +333,7 @@ pub fn parse_document_split(
 ) -> Option<Document> {
     let plan = split::plan(&file.text, aim)?;
     let mut doc = std::thread::scope(|scope| {
-        if file.text.is_ascii() {
+        if plan.ascii {
             // As when piped: the line index is built meanwhile (non-ASCII text builds it at once,
             // for the spans).
             let _ = std::thread::Builder::new().spawn_scoped(scope, || file.lines());

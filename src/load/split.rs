@@ -43,6 +43,8 @@ pub struct Plan {
     pub body: Stretch,
     /// The rest; empty when the section ends the file.
     pub tail: Stretch,
+    /// Whether the whole text is ASCII (positions then need no line index).
+    pub ascii: bool,
 }
 
 /// A line of the file: its start, its number (0-based) and its text without the line break.
@@ -110,7 +112,8 @@ fn starts_entry(line: &str, indent: usize) -> bool {
 /// the same size when `aim` is `None`. `None` when the file has no section to cut (or an unusual
 /// layout that is not worth the risk).
 pub fn plan(text: &str, aim: Option<usize>) -> Option<Plan> {
-    if other_line_breaks(text) {
+    let ascii = text.is_ascii();
+    if other_line_breaks(text, ascii) {
         return None;
     }
     // Lines at the left margin that are not blank or comments: top-level keys, mostly.
@@ -185,16 +188,17 @@ pub fn plan(text: &str, aim: Option<usize>) -> Option<Plan> {
             end: text.len(),
             line: end.number,
         },
+        ascii,
     })
 }
 
 /// Whether the text breaks lines otherwise than with `\n` or `\r\n`: with a lone `\r` (which
 /// YAML reads as a line break), or NEL, LS or PS (which some readings of YAML do). The scan for
 /// a cut sees lines by `\n` only, and positions in the second part count lines the same way.
-fn other_line_breaks(text: &str) -> bool {
+fn other_line_breaks(text: &str, ascii: bool) -> bool {
     let bytes = text.as_bytes();
     memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n'))
-        || (!text.is_ascii() && text.contains(['\u{85}', '\u{2028}', '\u{2029}']))
+        || (!ascii && text.contains(['\u{85}', '\u{2028}', '\u{2029}']))
 }
 
 /// What reading one stretch gave, when it gave no problem at all.
@@ -241,7 +245,7 @@ fn read(
 /// Reads `file` in two parts at once following `plan`; `None` when the parts cannot be trusted
 /// to give what one reading gives (see the module's documentation) or no thread could be had.
 pub fn parse(file: &SourceFile, id: FileId, limits: &Limits, plan: &Plan) -> Option<Document> {
-    let ascii = file.text.is_ascii();
+    let ascii = plan.ascii;
     std::thread::scope(|scope| {
         let body = std::thread::Builder::new()
             .name("topolint-parse".into())
