@@ -74,15 +74,6 @@ pub fn merge(
     model
 }
 
-/// Moves a file's nodes into the model; the first file's list is taken as it is, not copied.
-fn append<T>(into: &mut Vec<T>, from: Vec<T>) {
-    if into.is_empty() {
-        *into = from;
-    } else {
-        into.extend(from);
-    }
-}
-
 fn register_names(model: &mut Model, diagnostics: &mut Vec<Diagnostic>) {
     // Names are registered in file order so that "first defined" is the earlier definition.
     let mut all: Vec<(Span, NodeRef)> = model
