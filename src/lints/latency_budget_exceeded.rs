@@ -471,6 +471,8 @@ fn worst(cx: &Context) -> Worst {
     // Tarjan lists components sinks first: every callee is final before its callers. Calls inside
     // a cycle add nothing (the cycle is S107's finding).
     for (id, members) in sync.components() {
+        // The chosen call's hop, for the bound once the component is done.
+        let mut chosen = None;
         for &member in members {
             for &(e, target) in sync.calls_from(member) {
                 let edge = cx.graph.graph[e];
@@ -478,8 +480,8 @@ fn worst(cx: &Context) -> Worst {
                 if t == id {
                     continue;
                 }
-                let hop = Hop::of_call(own_at(cx, target), &call(cx, edge).options).p99();
-                let cost = hop + w.cost[t];
+                let hop = Hop::of_call(own_at(cx, target), &call(cx, edge).options);
+                let cost = hop.p99() + w.cost[t];
                 let better = match w.next[id] {
                     None => true,
                     Some(n) => {
@@ -489,13 +491,11 @@ fn worst(cx: &Context) -> Worst {
                 if better {
                     w.cost[id] = cost;
                     w.next[id] = Some(e);
+                    chosen = Some((hop, t));
                 }
             }
         }
-        if let Some(e) = w.next[id] {
-            let target = ends(cx, e).1;
-            let hop = Hop::of_call(own_at(cx, target), &call(cx, cx.graph.graph[e]).options);
-            let t = sync.component[target.index()] as usize;
+        if let Some((hop, t)) = chosen {
             w.bound[id] = hop.cost_at(top_u, top_z) + w.bound[t];
         }
     }
@@ -522,7 +522,7 @@ fn forest(cx: &Context, w: &Worst, prune: bool) -> Forest {
     let sync = cx.sync();
     let n = sync.len();
     let comp = |node: NodeIndex| sync.component[node.index()] as usize;
-    let parent = |c: usize| w.next[c].map(|e| comp(ends(cx, e).1));
+    let parent = |c: usize| w.after(cx, c);
     let mut f = Forest {
         child: vec![NONE; n],
         sibling: vec![NONE; n],
