@@ -122,23 +122,21 @@ mod tests {
     use super::*;
     use crate::lints::helpers::run;
 
-    #[test]
-    fn reports_vetoed_and_trailing_styles() {
-        let found = run(
-            check,
-            "topolint: 1
-services:
-  web:
+    /// An entrypoint's three calls: without needs, with a veto of sync, and with needs that
+    /// favour request-reply.
+    const WEB: &str = "  web:
     user_facing: true
     calls:
       - { to: api, timeout: 1s }
       - { to: ledger, timeout: 1s, needs: { replay: true } }
       - { to: fraud, timeout: 1s, needs: { decoupling: true, spikes: absorb } }
-  api: {}
-  ledger: {}
-  fraud: {}
-",
-        );
+";
+
+    #[test]
+    fn reports_vetoed_and_trailing_styles() {
+        let yaml =
+            format!("topolint: 1\nservices:\n{WEB}  api: {{}}\n  ledger: {{}}\n  fraud: {{}}\n");
+        let found = run(check, &yaml);
         let messages: Vec<_> = found.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(
             messages,
@@ -187,23 +185,19 @@ channels:
     fn deciding_needs_free_calls_once_finds_what_advising_each_edge_finds() {
         // Needs-free calls under two entrypoints, calls with needs, and operations gaps, which
         // weigh on every edge.
-        let yaml = "topolint: 1
-operations: { broker_experience: false, dlq_runbooks: false, tracing: false }
+        let yaml = &format!(
+            "topolint: 1
+operations: {{ broker_experience: false, dlq_runbooks: false, tracing: false }}
 services:
-  web:
+{WEB}  shop:
     user_facing: true
-    calls:
-      - { to: api, timeout: 1s }
-      - { to: ledger, timeout: 1s, needs: { replay: true } }
-      - { to: fraud, timeout: 1s, needs: { decoupling: true, spikes: absorb } }
-  shop:
-    user_facing: true
-    calls: [{ to: api, timeout: 1s }, { to: ledger, timeout: 1s }]
+    calls: [{{ to: api, timeout: 1s }}, {{ to: ledger, timeout: 1s }}]
   api:
-    calls: [{ to: ledger, timeout: 1s }, { to: fraud, timeout: 1s, needs: { consistency: immediate } }]
-  ledger: {}
-  fraud: {}
-";
+    calls: [{{ to: ledger, timeout: 1s }}, {{ to: fraud, timeout: 1s, needs: {{ consistency: immediate }} }}]
+  ledger: {{}}
+  fraud: {{}}
+"
+        );
         let found: Vec<String> = run(check, yaml)
             .into_iter()
             .map(|d| d.path.expect("X501 has a path"))
