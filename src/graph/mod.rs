@@ -310,12 +310,26 @@ pub struct SyncAnalysis {
     calls: Vec<(EdgeIndex, NodeIndex)>,
     /// Where each node's calls start in `calls` (one more entry than nodes).
     call_start: Vec<u32>,
+    /// The component of each call's callee, in the order of `calls`: the rules that walk the
+    /// condensation read it beside the call instead of looking the callee up.
+    callee_component: Vec<u32>,
     /// Number of calls on the longest chain from each component.
     pub depth: Vec<u32>,
     /// The first call of that chain, if any.
     pub next: Vec<Option<EdgeIndex>>,
     /// The node the chain ends at, if it has a call.
     pub end: Vec<Option<NodeIndex>>,
+}
+
+/// A call as the synchronous rules walk it.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncCall {
+    /// Its place among all calls, node after node: per-call facts are read there.
+    pub at: usize,
+    pub edge: EdgeIndex,
+    pub callee: NodeIndex,
+    /// The callee's component.
+    pub component: usize,
 }
 
 const UNVISITED: u32 = u32::MAX;
@@ -341,11 +355,17 @@ impl SyncAnalysis {
             member_start: vec![0],
             calls,
             call_start,
+            callee_component: Vec::new(),
             depth: Vec::new(),
             next: Vec::new(),
             end: Vec::new(),
         };
         sync.tarjan();
+        sync.callee_component = sync
+            .calls
+            .iter()
+            .map(|&(_, callee)| sync.component[callee.index()])
+            .collect();
         sync.chains(g);
         sync
     }
@@ -417,8 +437,8 @@ impl SyncAnalysis {
         let mut next: Vec<Option<EdgeIndex>> = vec![None; n];
         for id in 0..n {
             for &member in self.members(id) {
-                for &(e, target) in self.calls_from(member) {
-                    let target = self.component[target.index()] as usize;
+                for call in self.calls_with(member) {
+                    let (e, target) = (call.edge, call.component);
                     if target == id {
                         continue;
                     }
@@ -464,8 +484,34 @@ impl SyncAnalysis {
 
     /// The calls leaving `node`: (call, callee).
     pub fn calls_from(&self, node: NodeIndex) -> &[(EdgeIndex, NodeIndex)] {
+        &self.calls[self.call_range(node)]
+    }
+
+    /// Where the calls leaving `node` sit among all calls, node after node: arrays of per-call
+    /// facts in that order are read with the same range.
+    pub fn call_range(&self, node: NodeIndex) -> std::ops::Range<usize> {
         let i = node.index();
-        &self.calls[self.call_start[i] as usize..self.call_start[i + 1] as usize]
+        self.call_start[i] as usize..self.call_start[i + 1] as usize
+    }
+
+    /// Every call, node after node: (call, callee).
+    pub fn all_calls(&self) -> &[(EdgeIndex, NodeIndex)] {
+        &self.calls
+    }
+
+    /// The calls leaving `node`, each with its place among all calls and its callee's component.
+    pub fn calls_with(&self, node: NodeIndex) -> impl Iterator<Item = SyncCall> + '_ {
+        let range = self.call_range(node);
+        self.calls[range.clone()]
+            .iter()
+            .zip(&self.callee_component[range.clone()])
+            .zip(range)
+            .map(|((&(edge, callee), &component), at)| SyncCall {
+                at,
+                edge,
+                callee,
+                component: component as usize,
+            })
     }
 
     pub fn depth_of(&self, node: NodeIndex) -> u32 {

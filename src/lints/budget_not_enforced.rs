@@ -11,7 +11,7 @@ use petgraph::graph::EdgeIndex;
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 
 use super::Context;
-use super::sync_common::{SHOWN_HOPS, attempts, call, call_key, ends, human, p99, path_names};
+use super::sync_common::{SHOWN_HOPS, attempts, call, ends, human, p99, path_names, wait};
 
 pub const META: RuleMeta = RuleMeta {
     code: "S110",
@@ -49,14 +49,12 @@ struct Worst {
 /// `timeout × attempts` of a call in microseconds, `None` without a timeout.
 fn wait_of(cx: &Context, e: EdgeIndex) -> Option<u64> {
     let options = &call(cx, cx.graph.graph[e]).options;
-    options
-        .timeout
-        .as_ref()
-        .map(|t| t.value.0.saturating_mul(attempts(options)))
+    wait(options.timeout.as_ref().map(|t| t.value), attempts(options))
 }
 
 fn worst(cx: &Context) -> Worst {
     let sync = cx.sync();
+    let facts = cx.call_facts();
     let n = sync.len();
     let mut w = Worst {
         wait: vec![Wait::Bounded(0); n],
@@ -66,22 +64,22 @@ fn worst(cx: &Context) -> Worst {
     // Tarjan lists components sinks first: every callee is final before its callers. Calls inside
     // a cycle add nothing (the cycle is S107's finding).
     for (id, members) in sync.components() {
+        // The chosen call's place among all calls, for breaking ties.
+        let mut chosen = 0;
         for &member in members {
-            for &(e, target) in sync.calls_from(member) {
-                let t = sync.component[target.index()] as usize;
+            for call in sync.calls_with(member) {
+                let (e, t, k) = (call.edge, call.component, call.at);
                 if t == id {
                     continue;
                 }
-                let own = wait_of(cx, e);
-                let wait = w.wait[t].plus(own);
-                let better = match w.next[id] {
-                    None => true,
-                    Some(n) => {
-                        wait > w.wait[id] || wait == w.wait[id] && call_key(cx, e) < call_key(cx, n)
-                    }
-                };
+                let own = facts.wait(k);
+                let total = w.wait[t].plus(own);
+                let better = w.next[id].is_none()
+                    || total > w.wait[id]
+                    || total == w.wait[id] && facts.before(cx.model, k, chosen);
                 if better {
-                    w.wait[id] = wait;
+                    chosen = k;
+                    w.wait[id] = total;
                     w.next[id] = Some(e);
                     w.untimed[id] = if own.is_none() { Some(e) } else { w.untimed[t] };
                 }

@@ -1,87 +1,158 @@
 //! Queries that several rules share: which messages flow where, who consumes them, and how to
 //! name a list of nodes in a message. Each is linear in the model's size.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use petgraph::Direction;
 use petgraph::graph::NodeIndex;
 
-use crate::graph::EdgeKind;
+use crate::graph::{EdgeKind, all_edges};
 use crate::model::NodeKind;
+use crate::source::Span;
 
 use super::Context;
 
-/// Where messages flow: what each channel carries and who consumes each message.
+/// Where messages flow: every message that is named anywhere, where each is first produced,
+/// consumed and listed, what each channel carries and who consumes each message. Built in one
+/// pass over the graph's edges, whose ends give the channels without looking names up.
 pub struct MessageFlows<'m> {
-    /// By channel index, the messages it carries, sorted and without repeats.
-    pub carried: Vec<Vec<&'m str>>,
-    /// By message name, the services (by index) that consume it.
-    pub consumers: FxHashMap<&'m str, FxHashSet<u32>>,
+    /// Every message named anywhere, by id: the contracts first (a contract's id is its index in
+    /// `model.messages`), then the names without one, as they first appear.
+    pub names: Vec<&'m str>,
+    ids: FxHashMap<&'m str, u32>,
+    /// By message id: where it is first published or requested, first consumed by name, and
+    /// first listed by a channel.
+    pub first: Vec<FirstSeen>,
+    /// By channel index, the ids of the messages it carries (those it lists and those published
+    /// or requested on it), sorted and without repeats.
+    pub carried: Vec<Vec<u32>>,
+    /// By message id, the services (by index) that consume it, sorted: `consumers[start[id]..
+    /// start[id + 1]]`.
+    consumers: Vec<u32>,
+    start: Vec<u32>,
+}
+
+/// Where a message is first seen in each role (the earliest place in file order).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FirstSeen {
+    pub producer: Option<Span>,
+    pub consumer: Option<Span>,
+    pub channel: Option<Span>,
+}
+
+fn earliest(slot: &mut Option<Span>, span: Span) {
+    if slot.is_none_or(|s| (span.file, span.start) < (s.file, s.start)) {
+        *slot = Some(span);
+    }
 }
 
 impl<'m> MessageFlows<'m> {
     pub fn new(cx: &Context<'m>) -> MessageFlows<'m> {
-        let carried = carried_messages(cx);
-        let consumers = message_consumers(cx, &carried);
-        MessageFlows { carried, consumers }
-    }
-}
-
-/// The messages each channel carries: those it lists and those published or requested on it.
-pub fn carried_messages<'m>(cx: &Context<'m>) -> Vec<Vec<&'m str>> {
-    let model = cx.model;
-    let mut carried: Vec<Vec<&str>> = model
-        .channels
-        .iter()
-        .map(|c| c.messages.iter().map(|m| m.value.0.as_str()).collect())
-        .collect();
-    let mut on = |channel: &str, message: &'m str| {
-        if let Some(index) = channel_index(cx, channel) {
-            carried[index].push(message);
+        let model = cx.model;
+        let mut flows = MessageFlows {
+            names: Vec::with_capacity(model.messages.len()),
+            ids: FxHashMap::default(),
+            first: vec![FirstSeen::default(); model.messages.len()],
+            carried: Vec::with_capacity(model.channels.len()),
+            consumers: Vec::new(),
+            start: Vec::new(),
+        };
+        flows.ids.reserve(model.messages.len());
+        for message in &model.messages {
+            flows.intern(&message.name.value);
         }
-    };
-    for service in &model.services {
-        for p in &service.publishes {
-            if let Some(m) = &p.message {
-                on(&p.to.value, &m.value);
+        for channel in &model.channels {
+            let mut carried = Vec::with_capacity(channel.messages.len());
+            for m in &channel.messages {
+                let id = flows.intern(&m.value);
+                earliest(&mut flows.first[id as usize].channel, m.span);
+                carried.push(id);
             }
+            flows.carried.push(carried);
         }
-        for r in &service.requests {
-            if let Some(m) = &r.options.message {
-                on(&r.to.value, &m.value);
-            }
-        }
-    }
-    for list in &mut carried {
-        list.sort_unstable();
-        list.dedup();
-    }
-    carried
-}
-
-/// Services that consume each message (explicitly, or by consuming a channel that carries it).
-/// Only `consumes` edges count: a requester reading its `reply` channel is not a consumer here.
-pub fn message_consumers<'m>(
-    cx: &Context<'m>,
-    carried: &[Vec<&'m str>],
-) -> FxHashMap<&'m str, FxHashSet<u32>> {
-    let mut consumers: FxHashMap<&str, FxHashSet<u32>> = FxHashMap::default();
-    for (si, service) in cx.model.services.iter().enumerate() {
-        for c in &service.consumes {
-            if let Some(m) = &c.message {
-                consumers
-                    .entry(m.value.0.as_str())
-                    .or_default()
-                    .insert(si as u32);
-            }
-            if let Some(index) = channel_index(cx, &c.from.value) {
-                for m in &carried[index] {
-                    consumers.entry(m).or_default().insert(si as u32);
+        // (message, service) for every consume of a message, and (channel, service) for every
+        // consume, to be joined with what the channels carry once that is complete.
+        let mut consumed = Vec::new();
+        let mut consumes = Vec::new();
+        for (from, to, edge) in all_edges(cx.graph) {
+            // `owner` is a service for every edge but a dead letter's.
+            let service = || &model.services[edge.owner as usize];
+            let (named, span, channel) = match edge.kind {
+                EdgeKind::Publish => {
+                    let p = &service().publishes[edge.item as usize];
+                    (&p.message, p.span, to)
                 }
+                EdgeKind::Request => {
+                    let r = &service().requests[edge.item as usize];
+                    (&r.options.message, r.span, to)
+                }
+                EdgeKind::Consume => {
+                    let c = &service().consumes[edge.item as usize];
+                    let channel = cx.graph.node_ref(from).index;
+                    consumes.push((channel, edge.owner));
+                    if let Some(m) = &c.message {
+                        let id = flows.intern(&m.value);
+                        earliest(&mut flows.first[id as usize].consumer, c.span);
+                        consumed.push((id, edge.owner));
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            if let Some(m) = named {
+                let id = flows.intern(&m.value);
+                earliest(&mut flows.first[id as usize].producer, span);
+                flows.carried[cx.graph.node_ref(channel).index as usize].push(id);
             }
         }
+        for list in &mut flows.carried {
+            list.sort_unstable();
+            list.dedup();
+        }
+        for (channel, service) in consumes {
+            consumed.extend(
+                flows.carried[channel as usize]
+                    .iter()
+                    .map(|&id| (id, service)),
+            );
+        }
+        consumed.sort_unstable();
+        consumed.dedup();
+        flows.start = Vec::with_capacity(flows.names.len() + 1);
+        let mut at = 0;
+        for id in 0..flows.names.len() as u32 {
+            flows.start.push(at as u32);
+            while consumed.get(at).is_some_and(|&(m, _)| m == id) {
+                at += 1;
+            }
+        }
+        flows.start.push(at as u32);
+        flows.consumers = consumed.into_iter().map(|(_, s)| s).collect();
+        flows
     }
-    consumers
+
+    /// The id of a message name, given one if it has none yet.
+    fn intern(&mut self, name: &'m str) -> u32 {
+        let next = self.names.len() as u32;
+        let id = *self.ids.entry(name).or_insert(next);
+        if id == next {
+            self.names.push(name);
+            if self.first.len() < self.names.len() {
+                self.first.push(FirstSeen::default());
+            }
+        }
+        id
+    }
+
+    /// The id of a message that is named somewhere.
+    pub fn id(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    /// The services that consume message `id`, by index, sorted.
+    pub fn consumers(&self, id: u32) -> &[u32] {
+        &self.consumers[self.start[id as usize] as usize..self.start[id as usize + 1] as usize]
+    }
 }
 
 /// The index of the channel called `name`, if it is one.
@@ -130,6 +201,67 @@ pub use super::sync_common::test::run;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_flow_over_publishes_requests_consumes_and_channel_lists() {
+        // `v` is consumed by name and through a channel that lists it; `w` only by a channel
+        // that a request carries it on; the dead letter and the reply carry nothing.
+        let yaml = "topolint: 1
+services:
+  p:
+    publishes: [{ to: a, message: u }]
+    requests: [{ to: q, reply: r, message: w, timeout: 1s }]
+  x: { consumes: [{ from: a, idempotent: true }, { from: b, message: v, idempotent: true }] }
+  y: { consumes: [{ from: b, idempotent: true }, { from: q, idempotent: true }] }
+  z: { consumes: [{ from: dl, idempotent: true }, { from: r, idempotent: true }] }
+channels:
+  a: { kind: topic, dead_letter: dl }
+  b: { kind: topic, messages: [v] }
+  q: { kind: queue }
+  r: { kind: queue }
+  dl: { kind: queue }
+messages:
+  v: { version: 1 }
+  unused: { version: 1 }
+";
+        let loaded = crate::load::load_test_text(yaml);
+        let graph = crate::graph::Graph::build(&loaded.model);
+        let settings = crate::lints::Settings::default();
+        let cx = Context::new(&loaded.model, &graph, &settings);
+        let flows = MessageFlows::new(&cx);
+        // Contracts first, then names as they appear.
+        assert_eq!(flows.names[..2], ["v", "unused"]);
+        let consumers = |name: &str| -> Vec<&str> {
+            let id = flows.id(name).expect("a named message");
+            flows
+                .consumers(id)
+                .iter()
+                .map(|&s| &*loaded.model.services[s as usize].name.value)
+                .collect()
+        };
+        assert_eq!(consumers("u"), ["x"]);
+        assert_eq!(consumers("v"), ["x", "y"]);
+        assert_eq!(consumers("w"), ["y"]);
+        assert!(consumers("unused").is_empty());
+        let carried = |channel: usize| -> Vec<&str> {
+            let names = flows.carried[channel].iter();
+            names.map(|&id| flows.names[id as usize]).collect()
+        };
+        assert_eq!(carried(0), ["u"]);
+        assert_eq!(carried(1), ["v"]);
+        assert_eq!(carried(2), ["w"]);
+        assert!(carried(3).is_empty() && carried(4).is_empty());
+        let first = flows.first[flows.id("v").unwrap() as usize];
+        assert!(first.producer.is_none() && first.consumer.is_some() && first.channel.is_some());
+        let unused = flows.first[flows.id("unused").unwrap() as usize];
+        assert!(
+            unused
+                .producer
+                .or(unused.consumer)
+                .or(unused.channel)
+                .is_none()
+        );
+    }
 
     #[test]
     fn name_lists_read_as_prose() {

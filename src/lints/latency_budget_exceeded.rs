@@ -27,10 +27,10 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use statrs::distribution::{ContinuousCDF, LogNormal, Normal};
 
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
-use crate::model::{CallOptions, Latency};
+use crate::model::CallOptions;
 
 use super::Context;
-use super::sync_common::{SHOWN_HOPS, attempts, call, call_key, ends, human, latency, path_names};
+use super::sync_common::{SHOWN_HOPS, attempts, call, ends, human, path_names};
 
 pub const META: RuleMeta = RuleMeta {
     code: "S106",
@@ -88,14 +88,6 @@ impl Own {
             sigma,
             dist: LogNormal::new(p50.ln(), sigma).ok(),
         })
-    }
-
-    fn from_latency(latency: Option<&Latency>) -> Option<Own> {
-        let l = latency?;
-        let ms = |d: &Option<crate::model::Spanned<crate::model::Duration>>| {
-            d.as_ref().map(|d| d.value.as_millis())
-        };
-        Own::fit(ms(&l.p50), ms(&l.p99))
     }
 
     /// The latency `z` standard deviations (of its logarithm) above the median.
@@ -360,7 +352,8 @@ const TOP: usize = 3;
 /// A node's own latency, fitted where it is needed: keeping the fits of every node (40 bytes
 /// each) made this rule the largest user of memory while the rules ran.
 fn own_at(cx: &Context, node: NodeIndex) -> Option<Own> {
-    Own::from_latency(latency(cx, node))
+    let [p50, p99] = cx.call_facts().declared(node);
+    Own::fit(p50.map(|d| d.as_millis()), p99.map(|d| d.as_millis()))
 }
 
 /// The largest hops of a path by p99 cost, largest first; `NO_EDGE` marks an empty slot. Kept
@@ -461,6 +454,7 @@ fn tops(cx: &Context, w: &Worst, starts: &[usize]) -> FxHashMap<usize, (u32, Top
 
 fn worst(cx: &Context) -> Worst {
     let sync = cx.sync();
+    let facts = cx.call_facts();
     let n = sync.len();
     let mut w = Worst {
         cost: vec![0.0; n],
@@ -471,27 +465,31 @@ fn worst(cx: &Context) -> Worst {
     // Tarjan lists components sinks first: every callee is final before its callers. Calls inside
     // a cycle add nothing (the cycle is S107's finding).
     for (id, members) in sync.components() {
-        // The chosen call's hop, for the bound once the component is done.
+        // The chosen call's hop, for the bound once the component is done, and its place among
+        // all calls, for breaking ties.
         let mut chosen = None;
+        let mut chosen_at = 0;
         for &member in members {
-            for &(e, target) in sync.calls_from(member) {
-                let edge = cx.graph.graph[e];
-                let t = sync.component[target.index()] as usize;
+            for call in sync.calls_with(member) {
+                let (e, t, k) = (call.edge, call.component, call.at);
                 if t == id {
                     continue;
                 }
-                let hop = Hop::of_call(own_at(cx, target), &call(cx, edge).options);
+                let hop = Hop::new(
+                    own_at(cx, call.callee),
+                    facts.timeout[k].map(|d| d.as_millis()),
+                    facts.attempts[k],
+                    facts.fan_out[k],
+                );
                 let cost = hop.p99() + w.cost[t];
-                let better = match w.next[id] {
-                    None => true,
-                    Some(n) => {
-                        cost > w.cost[id] || cost == w.cost[id] && call_key(cx, e) < call_key(cx, n)
-                    }
-                };
+                let better = w.next[id].is_none()
+                    || cost > w.cost[id]
+                    || cost == w.cost[id] && facts.before(cx.model, k, chosen_at);
                 if better {
                     w.cost[id] = cost;
                     w.next[id] = Some(e);
                     chosen = Some((hop, t));
+                    chosen_at = k;
                 }
             }
         }

@@ -104,6 +104,7 @@ pub struct Context<'a> {
     pub graph: &'a Graph,
     pub settings: &'a Settings,
     sync: OnceLock<SyncAnalysis>,
+    facts: OnceLock<sync_common::CallFacts>,
     messages: OnceLock<helpers::MessageFlows<'a>>,
 }
 
@@ -114,6 +115,7 @@ impl<'a> Context<'a> {
             graph,
             settings,
             sync: OnceLock::new(),
+            facts: OnceLock::new(),
             messages: OnceLock::new(),
         }
     }
@@ -128,6 +130,12 @@ impl<'a> Context<'a> {
     /// SCCs and longest chains of the synchronous subgraph, computed on first use.
     pub fn sync(&self) -> &SyncAnalysis {
         self.sync.get_or_init(|| self.graph.sync())
+    }
+
+    /// What the synchronous rules read of every call, in the order of the sync analysis's
+    /// calls, computed on first use.
+    pub fn call_facts(&self) -> &sync_common::CallFacts {
+        self.facts.get_or_init(|| sync_common::CallFacts::new(self))
     }
 }
 

@@ -3,9 +3,10 @@
 use rustc_hash::FxHashMap;
 
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
+use crate::graph::{EdgeKind, all_edges};
 
 use super::Context;
-use super::helpers::{channel_index, name_list};
+use super::helpers::name_list;
 
 pub const META: RuleMeta = RuleMeta {
     code: "C302",
@@ -16,55 +17,56 @@ pub const META: RuleMeta = RuleMeta {
 
 /// Records that a channel carries a message: the message stays covered by schema registries only
 /// while every channel that carries it has one.
-fn carries<'m>(enforced: &mut FxHashMap<&'m str, bool>, message: &'m str, registered: bool) {
-    enforced
-        .entry(message)
-        .and_modify(|all| *all &= registered)
-        .or_insert(registered);
-}
-
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let model = cx.model;
     let flows = cx.message_flows();
-    let (carried, consumers) = (&flows.carried, &flows.consumers);
+    let registry: FxHashMap<&str, bool> = model
+        .brokers
+        .iter()
+        .map(|b| {
+            let on = b.schema_registry.as_ref().is_some_and(|r| r.value);
+            (b.name.value.0.as_str(), on)
+        })
+        .collect();
     let registered: Vec<bool> = model
         .channels
         .iter()
         .map(|c| {
             c.broker
                 .as_ref()
-                .and_then(|b| model.broker(&b.value))
-                .and_then(|b| b.schema_registry.as_ref())
-                .is_some_and(|r| r.value)
+                .and_then(|b| registry.get(b.value.0.as_str()))
+                .copied()
+                .unwrap_or(false)
         })
         .collect();
-    // A consumer that names the message also says that its channel carries it.
-    let mut enforced: FxHashMap<&str, bool> = FxHashMap::default();
-    for (ci, messages) in carried.iter().enumerate() {
-        for m in messages {
-            carries(&mut enforced, m, registered[ci]);
+    // By message id: whether every channel carrying it has a registry (`None`: none carries it).
+    let mut enforced: Vec<Option<bool>> = vec![None; flows.names.len()];
+    let mut carries = |id: u32, registered: bool| {
+        let all = &mut enforced[id as usize];
+        *all = Some(all.unwrap_or(true) && registered);
+    };
+    for (ci, ids) in flows.carried.iter().enumerate() {
+        for &id in ids {
+            carries(id, registered[ci]);
         }
     }
-    for service in &model.services {
-        for c in &service.consumes {
-            if let (Some(m), Some(ci)) = (&c.message, channel_index(cx, &c.from.value)) {
-                carries(&mut enforced, &m.value, registered[ci]);
-            }
+    // A consume that names its message reads it from its channel too.
+    for (from, _, edge) in all_edges(cx.graph).filter(|(_, _, e)| e.kind == EdgeKind::Consume) {
+        let consume = &model.services[edge.owner as usize].consumes[edge.item as usize];
+        if let Some(id) = consume.message.as_ref().and_then(|m| flows.id(&m.value)) {
+            carries(id, registered[cx.graph.node_ref(from).index as usize]);
         }
     }
-    for message in &model.messages {
-        if message.compatibility.is_some() {
+    // Contracts come first among the message ids.
+    for (id, message) in model.messages.iter().enumerate() {
+        if message.compatibility.is_some() || enforced[id] == Some(true) {
+            continue;
+        }
+        let services = flows.consumers(id as u32);
+        if services.len() < 2 {
             continue;
         }
         let name = message.name.value.0.as_str();
-        let Some(services) = consumers.get(name).filter(|s| s.len() >= 2) else {
-            continue;
-        };
-        if enforced.get(name).copied().unwrap_or(false) {
-            continue;
-        }
-        let mut services: Vec<u32> = services.iter().copied().collect();
-        services.sort_unstable();
         let names: Vec<&str> = services
             .iter()
             .map(|&s| model.services[s as usize].name.value.0.as_str())

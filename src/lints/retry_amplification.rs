@@ -5,7 +5,7 @@ use petgraph::graph::{EdgeIndex, NodeIndex};
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 
 use super::Context;
-use super::sync_common::{SHOWN_HOPS, attempts, call, call_key, call_path, ends, path_names};
+use super::sync_common::{SHOWN_HOPS, attempts, call, call_path, ends, path_names};
 
 pub const META: RuleMeta = RuleMeta {
     code: "S104",
@@ -21,6 +21,8 @@ struct Reach {
     product: Vec<u64>,
     /// The last call of that path.
     pred: Vec<Option<EdgeIndex>>,
+    /// That call's place among all calls, for breaking ties (`CallFacts::before`).
+    pred_at: Vec<usize>,
     /// The node the path starts at.
     origin: Vec<Option<NodeIndex>>,
     /// The number of calls on that path.
@@ -29,11 +31,13 @@ struct Reach {
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let sync = cx.sync();
+    let facts = cx.call_facts();
     let limit = cx.settings.max_retry_amplification;
     let n = sync.len();
     let mut reach = Reach {
         product: vec![1; n],
         pred: vec![None; n],
+        pred_at: vec![0; n],
         origin: vec![None; n],
         length: vec![0; n],
     };
@@ -43,22 +47,23 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     for id in (0..n).rev() {
         let here = reach.product[id];
         for &member in sync.members(id) {
-            for &(e, target) in sync.calls_from(member) {
-                let edge = cx.graph.graph[e];
-                let t = sync.component[target.index()] as usize;
+            for call in sync.calls_with(member) {
+                let (e, t) = (call.edge, call.component);
                 if t == id {
                     continue;
                 }
-                let product = here.saturating_mul(attempts(&call(cx, edge).options));
+                let product = here.saturating_mul(facts.attempts[call.at]);
                 if here <= limit && product > limit {
                     found.push((e, product));
                 }
                 let better = product > reach.product[t]
                     || product == reach.product[t]
-                        && reach.pred[t].is_none_or(|p| call_key(cx, e) < call_key(cx, p));
+                        && (reach.pred[t].is_none()
+                            || facts.before(cx.model, call.at, reach.pred_at[t]));
                 if better {
                     reach.product[t] = product;
                     reach.pred[t] = Some(e);
+                    reach.pred_at[t] = call.at;
                     reach.origin[t] = Some(reach.origin[id].unwrap_or(member));
                     reach.length[t] = reach.length[id] + 1;
                 }
