@@ -115,6 +115,12 @@ impl Diagnostic {
         self
     }
 
+    /// Sets the identity where the rule knows it; the engine derives it from `path` otherwise.
+    pub fn identity(mut self, identity: impl Into<String>) -> Self {
+        self.identity = Some(identity.into());
+        self
+    }
+
     pub fn severity(mut self, severity: Severity) -> Self {
         self.severity = severity;
         self

@@ -1,8 +1,8 @@
 //! Runs the selected rules, applies severity overrides and the topology's `allow` list, and
 //! reports unused allows (L001).
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Mutex, PoisonError};
 
 use crate::diagnostic::{self, Diagnostic, Severity};
 use crate::graph::Graph;
@@ -104,11 +104,33 @@ pub fn lint_on(model: &Model, graph: &Graph, config: &RuleConfig, threads: usize
 /// every change).
 const PARALLEL_MIN_NODES: usize = 5_000;
 
-/// The rules whose passes cost the most on large topologies (`examples/phases` measures each):
-/// started first, so that no thread is left with a long rule at the end.
-const SLOWEST_FIRST: &[&str] = &[
-    "S106", "S110", "C301", "S107", "S105", "S104", "S101", "C302", "X501",
-];
+/// How rules are dealt to threads on large topologies (`examples/phases --rules` measures each):
+/// the first thread takes them from the front of the order, the others from the back. At the
+/// front, the rules that read the synchronous analysis, slowest first: the first of them
+/// computes it and the call facts, which cost as much as the rules that read them. At the back,
+/// taken first by the other threads, the costly rules that read neither, so that no thread waits
+/// for those analyses while there is other work; the rest in between. A thread that runs out
+/// takes what is left from its end, the cheap rules of the other side first.
+const SYNC_FRONT: &[&str] = &["S106", "S105", "S104", "S110", "S107", "S101"];
+/// The costly rules that read neither the synchronous analysis nor the call facts, slowest
+/// first (C301 computes the message flows that C302 reads).
+const OTHER_BACK: &[&str] = &["C301", "S103", "X501", "S102", "A205", "D402", "C302"];
+
+/// The order of [`SYNC_FRONT`], the rest, then [`OTHER_BACK`] from its end: indices in `rules`.
+fn dealing_order(rules: &[&Rule]) -> Vec<usize> {
+    let rank = |code: &str| {
+        if let Some(i) = SYNC_FRONT.iter().position(|c| *c == code) {
+            i
+        } else if let Some(i) = OTHER_BACK.iter().position(|c| *c == code) {
+            usize::MAX - i
+        } else {
+            SYNC_FRONT.len()
+        }
+    };
+    let mut order: Vec<usize> = (0..rules.len()).collect();
+    order.sort_by_key(|&i| rank(rules[i].meta.code));
+    order
+}
 
 /// The findings of each rule, in the order of `rules`. Large topologies spread the rules over the
 /// machine's cores (rules only read the model and graph; the analyses they share are computed once,
@@ -126,19 +148,19 @@ fn run_rules(cx: &Context, rules: &[&Rule], threads: usize) -> Vec<Vec<Diagnosti
     if threads <= 1 {
         return rules.iter().map(|r| run(r)).collect();
     }
-    let mut order: Vec<usize> = (0..rules.len()).collect();
-    order.sort_by_key(|&i| {
-        SLOWEST_FIRST
-            .iter()
-            .position(|c| *c == rules[i].meta.code)
-            .unwrap_or(SLOWEST_FIRST.len())
-    });
-    let next = AtomicUsize::new(0);
-    let work = || {
+    let queue = Mutex::new(VecDeque::from(dealing_order(rules)));
+    let work = |front: bool| {
         let mut done = Vec::new();
         loop {
-            let k = next.fetch_add(1, Ordering::Relaxed);
-            let Some(&i) = order.get(k) else { break done };
+            let next = {
+                let mut queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
+                if front {
+                    queue.pop_front()
+                } else {
+                    queue.pop_back()
+                }
+            };
+            let Some(i) = next else { break done };
             done.push((i, run(rules[i])));
         }
     };
@@ -146,9 +168,13 @@ fn run_rules(cx: &Context, rules: &[&Rule], threads: usize) -> Vec<Vec<Diagnosti
     std::thread::scope(|scope| {
         // Rules that no helper thread takes (none could be started) are run here.
         let helpers: Vec<_> = (1..threads)
-            .filter_map(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, || work(false))
+                    .ok()
+            })
             .collect();
-        let mut done = work();
+        let mut done = work(true);
         for helper in helpers {
             match helper.join() {
                 Ok(more) => done.extend(more),
@@ -222,4 +248,60 @@ fn suppress(model: &Model, found: Vec<Diagnostic>, config: &RuleConfig) -> Outco
         }
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lints::RULES;
+
+    /// The dealing order puts exactly the rules that read the synchronous analysis at the front:
+    /// a rule that reads it unlisted would make another thread wait, a listed one that does not
+    /// would hold back the others.
+    #[test]
+    fn the_rules_dealt_first_are_those_that_read_the_sync_analysis() {
+        // Every rule has something to look at: a budget, calls, a cycle, channels, messages.
+        let loaded = crate::load::load_test_text(
+            "topolint: 1
+services:
+  web:
+    user_facing: true
+    budget: 100ms
+    calls: [{ to: a, timeout: 1s, retries: 3 }]
+    publishes: [{ to: events, message: Placed }]
+  a:
+    latency: { p99: 300ms }
+    calls: [{ to: web, timeout: 1s }, { to: b }]
+    writes: [db]
+  b: { consumes: [{ from: events }] }
+  shop: { user_facing: true, calls: [{ to: b, timeout: 1s }] }
+channels:
+  events: { kind: queue }
+datastores:
+  db: { kind: postgres }
+",
+        );
+        let graph = Graph::build(&loaded.model);
+        let settings = Default::default();
+        for rule in RULES.iter() {
+            let Some(check) = rule.check else { continue };
+            let cx = Context::new(&loaded.model, &graph, &settings);
+            check(&cx, &mut Vec::new());
+            assert_eq!(
+                cx.has_sync(),
+                SYNC_FRONT.contains(&rule.meta.code),
+                "{}",
+                rule.meta.code
+            );
+        }
+        let rules: Vec<&Rule> = RULES.iter().filter(|r| r.check.is_some()).collect();
+        let order: Vec<&str> = dealing_order(&rules)
+            .into_iter()
+            .map(|i| rules[i].meta.code)
+            .collect();
+        assert_eq!(order[..SYNC_FRONT.len()], *SYNC_FRONT);
+        let back: Vec<&str> = order.iter().rev().take(OTHER_BACK.len()).copied().collect();
+        assert_eq!(back, OTHER_BACK);
+        assert_eq!(order.len(), rules.len());
+    }
 }

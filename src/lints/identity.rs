@@ -10,12 +10,24 @@
 use crate::diagnostic::Diagnostic;
 use crate::model::{Model, Service};
 
-/// Fills `identity` from `path` for every diagnostic that has a path.
+/// Fills `identity` from `path` for every diagnostic that has a path and no identity yet.
 pub fn fill(model: &Model, diagnostics: &mut [Diagnostic]) {
     for d in diagnostics {
-        if let Some(path) = &d.path {
+        if let (Some(path), None) = (&d.path, &d.identity) {
             d.identity = Some(of_path(model, path));
         }
+    }
+}
+
+/// `d` placed at item `index` of `service`'s list `list`: its path and, at once, its identity.
+/// For rules that have the service at hand and may report many items: [`fill`] would find the
+/// service again by name for each, a lookup and a cache miss per finding.
+pub fn at_item(d: Diagnostic, service: &Service, list: &str, index: usize) -> Diagnostic {
+    let name = &service.name.value;
+    let d = d.path(format!("services.{name}.{list}[{index}]"));
+    match item_key(service, list, index) {
+        Some(key) => d.identity(format!("services.{name}.{list}[{key}]")),
+        None => d,
     }
 }
 
@@ -109,6 +121,32 @@ messages:
 datastores:
   db: { kind: postgres }
 ";
+
+    #[test]
+    fn an_item_placed_by_its_rule_has_the_identity_its_path_gives() {
+        let m = model(TEXT);
+        let web = &m.services[0];
+        for (list, len) in [("calls", 3), ("publishes", 1), ("reads", 1)] {
+            for i in 0..len {
+                let d = Diagnostic::new(&crate::lints::meta::UNUSED_ALLOW, web.name.span, "x");
+                let d = at_item(d, web, list, i);
+                let path = d.path.clone().expect("a path");
+                assert_eq!(path, format!("services.web.v2.{list}[{i}]"));
+                assert_eq!(d.identity, Some(of_path(&m, &path)));
+            }
+        }
+        let mut placed = vec![at_item(
+            Diagnostic::new(&crate::lints::meta::UNUSED_ALLOW, web.name.span, "x"),
+            web,
+            "calls",
+            2,
+        )];
+        fill(&m, &mut placed);
+        assert_eq!(
+            placed[0].identity.as_deref(),
+            Some("services.web.v2.calls[to=orders#2]")
+        );
+    }
 
     #[test]
     fn indexes_become_targets() {

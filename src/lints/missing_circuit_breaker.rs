@@ -3,7 +3,7 @@
 
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 
-use super::Context;
+use super::{Context, identity};
 
 pub const META: RuleMeta = RuleMeta {
     code: "S103",
@@ -30,19 +30,17 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             } else {
                 "no circuit breaker"
             };
-            out.push(
-                Diagnostic::new(
-                    &META,
-                    call.span,
-                    format!("call from {from} to {to} has a timeout but no circuit breaker"),
-                )
-                .label(label)
-                .help(format!(
-                    "when {to} is down, every request from {from} still waits {} and fails, and {to} gets no room to recover: add `circuit_breaker: {{ failure_rate: 50%, open_for: 30s }}` (or `circuit_breaker: true`) to this call, or `defaults: {{ calls: {{ circuit_breaker: true }} }}`",
-                    timeout.value
-                ))
-                .path(format!("services.{from}.calls[{i}]")),
-            );
+            let d = Diagnostic::new(
+                &META,
+                call.span,
+                format!("call from {from} to {to} has a timeout but no circuit breaker"),
+            )
+            .label(label)
+            .help(format!(
+                "when {to} is down, every request from {from} still waits {} and fails, and {to} gets no room to recover: add `circuit_breaker: {{ failure_rate: 50%, open_for: 30s }}` (or `circuit_breaker: true`) to this call, or `defaults: {{ calls: {{ circuit_breaker: true }} }}`",
+                timeout.value
+            ));
+            out.push(identity::at_item(d, service, "calls", i));
         }
     }
 }

@@ -3,7 +3,7 @@
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 use crate::model::Duration;
 
-use super::Context;
+use super::{Context, identity};
 
 pub const META: RuleMeta = RuleMeta {
     code: "S102",
@@ -46,28 +46,24 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 continue;
             }
             let timeout = suggested_timeout(cx, &call.to.value);
-            out.push(
-                Diagnostic::new(&META, call.span, format!("call from {from} to {} has no timeout", call.to.value))
-                    .label("no timeout")
-                    .help(format!(
-                        "without a timeout a slow {} holds {from}'s threads and connections until they run out: add `timeout: {timeout}` to this call (or `defaults: {{ calls: {{ timeout: {timeout} }} }}`)",
-                        call.to.value
-                    ))
-                    .path(format!("services.{from}.calls[{i}]")),
-            );
+            let d = Diagnostic::new(&META, call.span, format!("call from {from} to {} has no timeout", call.to.value))
+                .label("no timeout")
+                .help(format!(
+                    "without a timeout a slow {} holds {from}'s threads and connections until they run out: add `timeout: {timeout}` to this call (or `defaults: {{ calls: {{ timeout: {timeout} }} }}`)",
+                    call.to.value
+                ));
+            out.push(identity::at_item(d, service, "calls", i));
         }
         for (i, request) in service.requests.iter().enumerate() {
             if request.options.timeout.is_some() {
                 continue;
             }
-            out.push(
-                Diagnostic::new(&META, request.span, format!("request from {from} on {} has no timeout", request.to.value))
-                    .label("no timeout")
-                    .help(format!(
-                        "a reply that never comes leaves {from} waiting forever: add `timeout: 2s` to this request (or `defaults: {{ requests: {{ timeout: 2s }} }}`)"
-                    ))
-                    .path(format!("services.{from}.requests[{i}]")),
-            );
+            let d = Diagnostic::new(&META, request.span, format!("request from {from} on {} has no timeout", request.to.value))
+                .label("no timeout")
+                .help(format!(
+                    "a reply that never comes leaves {from} waiting forever: add `timeout: 2s` to this request (or `defaults: {{ requests: {{ timeout: 2s }} }}`)"
+                ));
+            out.push(identity::at_item(d, service, "requests", i));
         }
     }
 }

@@ -132,6 +132,12 @@ impl<'a> Context<'a> {
         self.sync.get_or_init(|| self.graph.sync())
     }
 
+    /// Whether the synchronous analysis has been computed.
+    #[cfg(test)]
+    pub fn has_sync(&self) -> bool {
+        self.sync.get().is_some()
+    }
+
     /// What the synchronous rules read of every call, in the order of the sync analysis's
     /// calls, computed on first use.
     pub fn call_facts(&self) -> &sync_common::CallFacts {

@@ -8,8 +8,8 @@ use rustc_hash::FxHashMap;
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 use crate::model::{Duration, NodeKind};
 
-use super::Context;
-use super::sync_common::{attempts, call, call_path, human, p99};
+use super::sync_common::{attempts, call, human, p99};
+use super::{Context, identity};
 
 pub const META: RuleMeta = RuleMeta {
     code: "S105",
@@ -167,18 +167,16 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             let from = &service.name.value;
             let to = cx.graph.name(cx.model, callee);
             let t = timeout;
-            out.push(
-                Diagnostic::new(
-                    &META,
-                    c.span,
-                    format!("{from} gives up on {to} after {t}, but {to} may take {w} ({explanation})"),
-                )
-                .label(format!("timeout {t} < {w}"))
-                .help(format!(
-                    "when {from} gives up first, {to} goes on working for an answer nobody reads, and a retry starts a second copy: raise this call's timeout to at least {w} (`timeout: {w}`), or {fix}"
-                ))
-                .path(call_path(cx, edge)),
-            );
+            let d = Diagnostic::new(
+                &META,
+                c.span,
+                format!("{from} gives up on {to} after {t}, but {to} may take {w} ({explanation})"),
+            )
+            .label(format!("timeout {t} < {w}"))
+            .help(format!(
+                "when {from} gives up first, {to} goes on working for an answer nobody reads, and a retry starts a second copy: raise this call's timeout to at least {w} (`timeout: {w}`), or {fix}"
+            ));
+            out.push(identity::at_item(d, service, "calls", edge.item as usize));
         }
     }
 }
