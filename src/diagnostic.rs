@@ -76,13 +76,23 @@ pub struct Diagnostic {
     pub identity: Option<String>,
 }
 
+/// A diagnostic's text without spare capacity. `format!` sizes a string by a guess (twice its
+/// literal text) and doubles it as it grows, which left a large report's findings a third
+/// larger than their text: at 100k services, megabytes at the moment memory peaks. Shrinking
+/// splits the block in place.
+fn fitted(text: impl Into<String>) -> String {
+    let mut text = text.into();
+    text.shrink_to_fit();
+    text
+}
+
 impl Diagnostic {
     pub fn new(rule: &RuleMeta, span: Span, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             code: rule.code,
             name: rule.name,
             severity: rule.severity,
-            message: message.into(),
+            message: fitted(message),
             label: None,
             help: None,
             span,
@@ -93,31 +103,31 @@ impl Diagnostic {
     }
 
     pub fn label(mut self, label: impl Into<String>) -> Self {
-        self.label = Some(label.into());
+        self.label = Some(fitted(label));
         self
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(fitted(help));
         self
     }
 
     pub fn related(mut self, span: Span, label: impl Into<String>) -> Self {
         self.related.push(Related {
             span,
-            label: label.into(),
+            label: fitted(label),
         });
         self
     }
 
     pub fn path(mut self, path: impl Into<String>) -> Self {
-        self.path = Some(path.into());
+        self.path = Some(fitted(path));
         self
     }
 
     /// Sets the identity where the rule knows it; the engine derives it from `path` otherwise.
     pub fn identity(mut self, identity: impl Into<String>) -> Self {
-        self.identity = Some(identity.into());
+        self.identity = Some(fitted(identity));
         self
     }
 

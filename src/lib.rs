@@ -61,8 +61,14 @@ pub fn analyze(mut loaded: Loaded, rules: &RuleConfig) -> Analysis {
         diagnostics: mut found,
         suppressed,
     } = lints::engine::lint(&loaded.model, &graph, rules);
-    diagnostics.append(&mut found);
-    diagnostic::sort(&mut diagnostics);
+    // The engine's findings come sorted; the loader's warnings, if any, are merged in by sorting
+    // again.
+    if diagnostics.is_empty() {
+        diagnostics = found;
+    } else {
+        diagnostics.append(&mut found);
+        diagnostic::sort(&mut diagnostics);
+    }
     Analysis {
         loaded,
         graph: Some(graph),

@@ -313,6 +313,8 @@ pub struct SyncAnalysis {
     /// The component of each call's callee, in the order of `calls`: the rules that walk the
     /// condensation read it beside the call instead of looking the callee up.
     callee_component: Vec<u32>,
+    /// The number of components that hold services and externals; see [`SyncAnalysis::callable`].
+    callable: usize,
     /// Number of calls on the longest chain from each component.
     pub depth: Vec<u32>,
     /// The first call of that chain, if any.
@@ -356,11 +358,19 @@ impl SyncAnalysis {
             calls,
             call_start,
             callee_component: Vec::new(),
+            callable: 0,
             depth: Vec::new(),
             next: Vec::new(),
             end: Vec::new(),
         };
         sync.tarjan();
+        // Services and externals come first among the nodes (see `Graph`); the channels' start
+        // is where they end.
+        let callers = g.offsets[slot(NodeKind::Channel)] as usize;
+        sync.callable = sync.component[..callers]
+            .iter()
+            .max()
+            .map_or(0, |&c| c as usize + 1);
         sync.callee_component = sync
             .calls
             .iter()
@@ -465,6 +475,21 @@ impl SyncAnalysis {
     /// The number of components.
     pub fn len(&self) -> usize {
         self.member_start.len() - 1
+    }
+
+    /// The number of components that hold services and externals, which are numbered first:
+    /// Tarjan's search starts from the nodes in index order, services and externals come first,
+    /// and a call leads only to another service or external, so their components are complete
+    /// before any other node is visited. Every other node is a component of its own without
+    /// calls. The rules that walk the calls size their arrays by this, not by [`Self::len`]
+    /// (channels, messages and datastores are about half of a large graph's nodes).
+    pub fn callable(&self) -> usize {
+        self.callable
+    }
+
+    /// Every component that holds services or externals, with its id, sinks first.
+    pub fn callable_components(&self) -> impl Iterator<Item = (usize, &[NodeIndex])> {
+        (0..self.callable).map(|id| (id, self.members(id)))
     }
 
     /// Whether the graph has no node at all.

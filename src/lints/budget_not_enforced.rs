@@ -55,7 +55,7 @@ fn wait_of(cx: &Context, e: EdgeIndex) -> Option<u64> {
 fn worst(cx: &Context) -> Worst {
     let sync = cx.sync();
     let facts = cx.call_facts();
-    let n = sync.len();
+    let n = sync.callable();
     let mut w = Worst {
         wait: vec![Wait::Bounded(0); n],
         next: vec![None; n],
@@ -63,7 +63,7 @@ fn worst(cx: &Context) -> Worst {
     };
     // Tarjan lists components sinks first: every callee is final before its callers. Calls inside
     // a cycle add nothing (the cycle is S107's finding).
-    for (id, members) in sync.components() {
+    for (id, members) in sync.callable_components() {
         // The chosen call's place among all calls, for breaking ties.
         let mut chosen = 0;
         for &member in members {
@@ -76,7 +76,7 @@ fn worst(cx: &Context) -> Worst {
                 let total = w.wait[t].plus(own);
                 let better = w.next[id].is_none()
                     || total > w.wait[id]
-                    || total == w.wait[id] && facts.before(cx.model, k, chosen);
+                    || total == w.wait[id] && facts.before(cx, k, chosen);
                 if better {
                     chosen = k;
                     w.wait[id] = total;

@@ -30,7 +30,7 @@ use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 use crate::model::CallOptions;
 
 use super::Context;
-use super::sync_common::{SHOWN_HOPS, attempts, call, ends, human, path_names};
+use super::sync_common::{SHOWN_HOPS, attempts, call, ends, human, latency, path_names};
 
 pub const META: RuleMeta = RuleMeta {
     code: "S106",
@@ -349,11 +349,35 @@ pub fn estimate(hops: &[Hop]) -> f64 {
 /// The hops that dominate a path are among its three largest p99 costs.
 const TOP: usize = 3;
 
-/// A node's own latency, fitted where it is needed: keeping the fits of every node (40 bytes
-/// each) made this rule the largest user of memory while the rules ran.
-fn own_at(cx: &Context, node: NodeIndex) -> Option<Own> {
-    let [p50, p99] = cx.call_facts().declared(node);
-    Own::fit(p50.map(|d| d.as_millis()), p99.map(|d| d.as_millis()))
+/// The declared p50 and p99 of every service and external in milliseconds (NaN when not
+/// declared), read in one pass in model order: the worst paths read callees in no order the
+/// model's memory follows, a cache miss or two each (the node, then its boxed latency). Fitted
+/// where they are needed: keeping the fits (40 bytes a node) made this rule the largest user of
+/// memory while the rules ran.
+struct Declared(Vec<[f64; 2]>);
+
+impl Declared {
+    fn new(cx: &Context) -> Declared {
+        let timed = cx.model.services.len() + cx.model.externals.len();
+        let ms = |d: &Option<crate::model::Spanned<crate::model::Duration>>| {
+            d.as_ref().map_or(f64::NAN, |d| d.value.as_millis())
+        };
+        Declared(
+            (0..timed)
+                .map(|i| {
+                    latency(cx, NodeIndex::new(i))
+                        .map_or([f64::NAN; 2], |l| [ms(&l.p50), ms(&l.p99)])
+                })
+                .collect(),
+        )
+    }
+
+    /// A node's own latency.
+    fn own(&self, node: NodeIndex) -> Option<Own> {
+        let [p50, p99] = self.0.get(node.index()).copied().unwrap_or([f64::NAN; 2]);
+        let declared = |ms: f64| (!ms.is_nan()).then_some(ms);
+        Own::fit(declared(p50), declared(p99))
+    }
 }
 
 /// The largest hops of a path by p99 cost, largest first; `NO_EDGE` marks an empty slot. Kept
@@ -388,6 +412,8 @@ struct Worst {
     /// The largest total any sample can reach along the path: each hop's cost at the top slice
     /// (a hop's cost never falls as the slice rises; a test holds it to that).
     bound: Vec<f64>,
+    /// Every node's declared latency.
+    declared: Declared,
 }
 
 /// The top slice's share and standard normal score, as [`Strata`] computes them.
@@ -429,7 +455,7 @@ fn tops(cx: &Context, w: &Worst, starts: &[usize]) -> FxHashMap<usize, (u32, Top
             continue;
         };
         let target = ends(cx, e).1;
-        let hop = Hop::of_call(own_at(cx, target), &call(cx, cx.graph.graph[e]).options).p99();
+        let hop = Hop::of_call(w.declared.own(target), &call(cx, cx.graph.graph[e]).options).p99();
         let t = cx.sync().component[target.index()] as usize;
         let (len, below) = out[&t];
         let mut top = Top::EMPTY;
@@ -455,16 +481,17 @@ fn tops(cx: &Context, w: &Worst, starts: &[usize]) -> FxHashMap<usize, (u32, Top
 fn worst(cx: &Context) -> Worst {
     let sync = cx.sync();
     let facts = cx.call_facts();
-    let n = sync.len();
+    let n = sync.callable();
     let mut w = Worst {
         cost: vec![0.0; n],
         next: vec![None; n],
         bound: vec![0.0; n],
+        declared: Declared::new(cx),
     };
     let (top_u, top_z) = top_slice();
     // Tarjan lists components sinks first: every callee is final before its callers. Calls inside
     // a cycle add nothing (the cycle is S107's finding).
-    for (id, members) in sync.components() {
+    for (id, members) in sync.callable_components() {
         // The chosen call's hop, for the bound once the component is done, and its place among
         // all calls, for breaking ties.
         let mut chosen = None;
@@ -476,15 +503,15 @@ fn worst(cx: &Context) -> Worst {
                     continue;
                 }
                 let hop = Hop::new(
-                    own_at(cx, call.callee),
-                    facts.timeout[k].map(|d| d.as_millis()),
+                    w.declared.own(call.callee),
+                    facts.timeout(k).map(|d| d.as_millis()),
                     facts.attempts[k],
-                    facts.fan_out[k],
+                    facts.fan_out(k),
                 );
                 let cost = hop.p99() + w.cost[t];
                 let better = w.next[id].is_none()
                     || cost > w.cost[id]
-                    || cost == w.cost[id] && facts.before(cx.model, k, chosen_at);
+                    || cost == w.cost[id] && facts.before(cx, k, chosen_at);
                 if better {
                     w.cost[id] = cost;
                     w.next[id] = Some(e);
@@ -518,7 +545,7 @@ const NONE: u32 = u32::MAX;
 
 fn forest(cx: &Context, w: &Worst, prune: bool) -> Forest {
     let sync = cx.sync();
-    let n = sync.len();
+    let n = sync.callable();
     let comp = |node: NodeIndex| sync.component[node.index()] as usize;
     let parent = |c: usize| w.after(cx, c);
     let mut f = Forest {
@@ -539,7 +566,7 @@ fn forest(cx: &Context, w: &Worst, prune: bool) -> Forest {
         let mut c = comp(entry);
         // No sample can exceed the sum of every hop's top slice: an entrypoint whose sum stays
         // within the budget cannot be over it, and is not estimated (most budgets have room).
-        let own = Hop::new(own_at(cx, entry), None, 1, 1).cost_at(top_u, top_z);
+        let own = Hop::new(w.declared.own(entry), None, 1, 1).cost_at(top_u, top_z);
         if prune && (own + w.bound[c]) * (1.0 + BOUND_MARGIN) < budget.value.as_millis() {
             continue;
         }
@@ -596,7 +623,7 @@ fn estimates(cx: &Context, w: &Worst, prune: bool) -> Vec<(usize, f64)> {
             strata.add(
                 &mut scratch,
                 entry_seed(cx, node),
-                &Hop::new(own_at(cx, node), None, 1, 1),
+                &Hop::new(w.declared.own(node), None, 1, 1),
             );
             let p99 = p99_of(&mut scratch);
             let budget = service
@@ -612,7 +639,7 @@ fn estimates(cx: &Context, w: &Worst, prune: bool) -> Vec<(usize, f64)> {
     let hop_into = |c: usize, sums: &mut Vec<f64>, strata: &mut Strata| {
         let e = w.next[c].expect("a child has a path onwards");
         let target = ends(cx, e).1;
-        let hop = Hop::of_call(own_at(cx, target), &call(cx, cx.graph.graph[e]).options);
+        let hop = Hop::of_call(w.declared.own(target), &call(cx, cx.graph.graph[e]).options);
         strata.add(sums, call_seed(cx, e), &hop);
     };
     // Frames: a component, its sums, and the next child to visit with a copy.
@@ -699,11 +726,11 @@ fn diagnostic(
     }
     let hop_of = |e: EdgeIndex| {
         let target = ends(cx, e).1;
-        Hop::of_call(own_at(cx, target), &call(cx, cx.graph.graph[e]).options)
+        Hop::of_call(w.declared.own(target), &call(cx, cx.graph.graph[e]).options)
     };
     // The hops that dominate: by p99 cost, the fewest (at most three) that make two thirds of
     // the sum. `None` is the entrypoint's own work.
-    let own_cost = Hop::new(own_at(cx, entry), None, 1, 1).p99();
+    let own_cost = Hop::new(w.declared.own(entry), None, 1, 1).p99();
     let sum = own_cost + w.cost[start];
     let mut candidates: Vec<(f64, Option<EdgeIndex>)> = vec![(own_cost, None)];
     candidates.extend(top.hops().map(|(c, e)| (c, Some(e))));

@@ -33,7 +33,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let sync = cx.sync();
     let facts = cx.call_facts();
     let limit = cx.settings.max_retry_amplification;
-    let n = sync.len();
+    let n = sync.callable();
     let mut reach = Reach {
         product: vec![1; n],
         pred: vec![None; n],
@@ -58,8 +58,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 }
                 let better = product > reach.product[t]
                     || product == reach.product[t]
-                        && (reach.pred[t].is_none()
-                            || facts.before(cx.model, call.at, reach.pred_at[t]));
+                        && (reach.pred[t].is_none() || facts.before(cx, call.at, reach.pred_at[t]));
                 if better {
                     reach.product[t] = product;
                     reach.pred[t] = Some(e);

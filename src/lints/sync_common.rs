@@ -2,9 +2,10 @@
 //! the path of a call item, and a bounded way to show a path of calls in a message.
 
 use petgraph::graph::{EdgeIndex, NodeIndex};
+use rustc_hash::FxHashMap;
 
 use crate::graph::Edge;
-use crate::model::{Call, CallOptions, Duration, Latency, Model, NodeKind};
+use crate::model::{Call, CallOptions, Duration, Latency, NodeKind};
 
 use super::Context;
 
@@ -26,77 +27,62 @@ pub fn call<'m>(cx: &Context<'m>, edge: Edge) -> &'m Call {
     &cx.model.services[edge.owner as usize].calls[edge.item as usize]
 }
 
-/// What the synchronous rules read of every call and callee, gathered once into flat arrays.
-/// Reading a call from the model costs a cache miss or two (the caller's list, then the item),
-/// reading a callee's latency another (its boxed block), and S104, S105, S106 and S110 each read
-/// every call: here a rule reads a call's facts at its place among all calls
-/// ([`SyncCall::at`](crate::graph::SyncCall::at)), side by side with the calls it walks.
+/// What the synchronous rules that walk the call graph's condensation (S104, S106, S110) read of
+/// every call, gathered once into flat arrays. They visit calls component by component, in no
+/// order the model's memory follows: reading a call there costs a cache miss or two (the
+/// caller's list, then the item), and ties between paths were broken by comparing caller names,
+/// another miss each. Here a rule reads a call's facts at its place among all calls
+/// ([`SyncCall::at`](crate::graph::SyncCall::at)), beside the calls it walks. Kept small (about
+/// 30 bytes a call): the rules' memory adds to the model's.
 pub struct CallFacts {
-    /// Per call: where it stands in the order that breaks ties ([`CallFacts::before`]).
-    key: Vec<CallKey>,
+    /// Per call: the caller (a service index).
+    caller: Vec<u32>,
+    /// Per service: the first 16 bytes of its name, zero-padded, as big-endian integers.
+    prefix: Vec<[u64; 2]>,
     /// Per call: attempts, `retries + 1`.
     pub attempts: Vec<u64>,
-    /// Per call: how long one attempt waits.
-    pub timeout: Vec<Option<Duration>>,
-    /// Per call: parallel calls per request (1 when not set).
-    pub fan_out: Vec<u64>,
-    /// Per service and external (node indices start with them): declared p50 and p99 in
-    /// microseconds, [`UNDECLARED`] when not declared.
-    declared: Vec<[u64; 2]>,
+    /// Per call: how long one attempt waits in microseconds, [`NO_TIMEOUT`] without a timeout.
+    timeout: Vec<u64>,
+    /// The calls with a `fan_out` (place among all calls → k); most calls have none.
+    fan_out: FxHashMap<u32, u64>,
 }
 
-/// A declared latency that is not there: durations are at most 10^18 microseconds.
-const UNDECLARED: u64 = u64::MAX;
-
-/// A call's caller (the first 16 bytes of its name, big-endian, and its index) and its place in
-/// the caller's list.
-#[derive(Clone, Copy)]
-struct CallKey {
-    prefix: [u64; 2],
-    owner: u32,
-    item: u32,
-}
+/// A call without a timeout: durations are at most 10^18 microseconds.
+const NO_TIMEOUT: u64 = u64::MAX;
 
 impl CallFacts {
     pub fn new(cx: &Context) -> CallFacts {
-        let calls = cx.sync().all_calls();
+        let sync = cx.sync();
+        let calls = sync.all_calls();
         let mut facts = CallFacts {
-            key: Vec::with_capacity(calls.len()),
+            caller: Vec::with_capacity(calls.len()),
+            prefix: Vec::with_capacity(cx.model.services.len()),
             attempts: Vec::with_capacity(calls.len()),
             timeout: Vec::with_capacity(calls.len()),
-            fan_out: Vec::with_capacity(calls.len()),
-            declared: Vec::new(),
+            fan_out: FxHashMap::default(),
         };
-        // Calls are listed caller by caller, in model order: the reads below go forward.
-        for &(e, _) in calls {
-            let edge = cx.graph.graph[e];
-            let options = &call(cx, edge).options;
-            let name = cx.model.services[edge.owner as usize].name.value.as_bytes();
+        for service in &cx.model.services {
+            let name = service.name.value.as_bytes();
             let mut prefix = [0u8; 16];
             let n = name.len().min(16);
             prefix[..n].copy_from_slice(&name[..n]);
             let prefix = u128::from_be_bytes(prefix);
-            facts.key.push(CallKey {
-                prefix: [(prefix >> 64) as u64, prefix as u64],
-                owner: edge.owner,
-                item: edge.item,
-            });
+            facts.prefix.push([(prefix >> 64) as u64, prefix as u64]);
+        }
+        // Calls are listed caller by caller, in model order: the reads below go forward.
+        for (k, &(e, _)) in calls.iter().enumerate() {
+            let edge = cx.graph.graph[e];
+            let options = &call(cx, edge).options;
+            facts.caller.push(edge.owner);
             facts.attempts.push(attempts(options));
+            let timeout = options.timeout.as_ref();
             facts
                 .timeout
-                .push(options.timeout.as_ref().map(|t| t.value));
-            facts
-                .fan_out
-                .push(options.fan_out.as_ref().map_or(1, |k| k.value));
+                .push(timeout.map_or(NO_TIMEOUT, |t| t.value.0));
+            if let Some(k_out) = &options.fan_out {
+                facts.fan_out.insert(k as u32, k_out.value);
+            }
         }
-        let timed = cx.model.services.len() + cx.model.externals.len();
-        facts.declared = (0..timed)
-            .map(|i| {
-                latency(cx, NodeIndex::new(i)).map_or([UNDECLARED; 2], |l| {
-                    [&l.p50, &l.p99].map(|d| d.as_ref().map_or(UNDECLARED, |d| d.value.0))
-                })
-            })
-            .collect();
         facts
     }
 
@@ -104,38 +90,36 @@ impl CallFacts {
     /// not depend on where the services are declared: the caller's name, then the place in the
     /// caller's list. Ties between paths are broken by it, so that reordering the services or
     /// moving them between files changes no finding. Names are compared by their first 16 bytes
-    /// (zero-padded, which keeps a name after its prefixes); only names that share those are
-    /// read from the model.
-    pub fn before(&self, model: &Model, a: usize, b: usize) -> bool {
-        let (a, b) = (self.key[a], self.key[b]);
-        if a.prefix != b.prefix {
-            return a.prefix < b.prefix;
+    /// (zero-padding keeps a name before the names it is a prefix of); only names that share
+    /// those are read from the model.
+    pub fn before(&self, cx: &Context, a: usize, b: usize) -> bool {
+        let (ca, cb) = (self.caller[a] as usize, self.caller[b] as usize);
+        if ca != cb && self.prefix[ca] != self.prefix[cb] {
+            return self.prefix[ca] < self.prefix[cb];
         }
-        if a.owner == b.owner {
-            return a.item < b.item;
-        }
-        let name = |k: CallKey| -> &str { &model.services[k.owner as usize].name.value };
-        (name(a), a.item) < (name(b), b.item)
+        let calls = cx.sync().all_calls();
+        let item = |k: usize| cx.graph.graph[calls[k].0].item;
+        let name = |s: usize| -> &str { &cx.model.services[s].name.value };
+        (name(ca), item(a)) < (name(cb), item(b))
+    }
+
+    /// How long one attempt of call `k` waits.
+    pub fn timeout(&self, k: usize) -> Option<Duration> {
+        let t = self.timeout[k];
+        (t != NO_TIMEOUT).then_some(Duration(t))
     }
 
     /// How long call `k` may wait over all its attempts, `None` without a timeout.
     pub fn wait(&self, k: usize) -> Option<u64> {
-        wait(self.timeout[k], self.attempts[k])
+        wait(self.timeout(k), self.attempts[k])
     }
 
-    /// The declared p50 and p99 of a node (`None` for nodes other than services and externals).
-    pub fn declared(&self, node: NodeIndex) -> [Option<Duration>; 2] {
-        let [p50, p99] = self
-            .declared
-            .get(node.index())
-            .copied()
-            .unwrap_or([UNDECLARED; 2]);
-        [p50, p99].map(|d| (d != UNDECLARED).then_some(Duration(d)))
-    }
-
-    /// The declared p99 of a node, 0 when undeclared.
-    pub fn p99(&self, node: NodeIndex) -> Duration {
-        self.declared(node)[1].unwrap_or(Duration(0))
+    /// Parallel calls per request of call `k` (1 when not set).
+    pub fn fan_out(&self, k: usize) -> u64 {
+        if self.fan_out.is_empty() {
+            return 1;
+        }
+        self.fan_out.get(&(k as u32)).copied().unwrap_or(1)
     }
 }
 
@@ -252,17 +236,22 @@ services:
                 calls.push((c.at, name, edge.item));
                 assert_eq!(facts.attempts[c.at], attempts(&call(&cx, edge).options));
                 let timeout = call(&cx, edge).options.timeout.as_ref().map(|t| t.value);
-                assert_eq!(facts.timeout[c.at], timeout);
+                assert_eq!(facts.timeout(c.at), timeout);
+                let fan_out = call(&cx, edge)
+                    .options
+                    .fan_out
+                    .as_ref()
+                    .map_or(1, |k| k.value);
+                assert_eq!(facts.fan_out(c.at), fan_out);
             }
         }
-        let fan_out: Vec<u64> = calls.iter().map(|c| facts.fan_out[c.0]).collect();
-        assert_eq!(fan_out.iter().filter(|&&k| k == 3).count(), 1);
+        assert_eq!(calls.iter().filter(|c| facts.fan_out(c.0) == 3).count(), 1);
         assert_eq!(facts.attempts.iter().filter(|&&n| n == 5).count(), 1);
         let mut by_facts = calls.clone();
         by_facts.sort_by(|a, b| {
-            if facts.before(&loaded.model, a.0, b.0) {
+            if facts.before(&cx, a.0, b.0) {
                 std::cmp::Ordering::Less
-            } else if facts.before(&loaded.model, b.0, a.0) {
+            } else if facts.before(&cx, b.0, a.0) {
                 std::cmp::Ordering::Greater
             } else {
                 std::cmp::Ordering::Equal
@@ -271,13 +260,6 @@ services:
         let mut by_name = calls;
         by_name.sort_by(|a, b| (&a.1, a.2).cmp(&(&b.1, b.2)));
         assert_eq!(by_facts, by_name);
-        let leaf = graph.service_node(5);
-        assert_eq!(facts.p99(leaf), Duration(40_000));
-        assert_eq!(
-            facts.declared(leaf),
-            [Some(Duration(5_000)), Some(Duration(40_000))]
-        );
-        assert_eq!(facts.declared(graph.service_node(0)), [None, None]);
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let sync = cx.sync();
     let name = |n: NodeIndex| cx.graph.name(cx.model, n);
     let mut seen = vec![false; cx.graph.graph.node_count()];
-    for (id, members) in sync.components() {
+    for (id, members) in sync.callable_components() {
         let id = id as u32;
         // A lone node is a cycle only when it calls itself (read from the analysis's flat list of
         // calls: most nodes are lone, and petgraph's edge lists mix in every other kind).

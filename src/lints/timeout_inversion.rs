@@ -105,46 +105,29 @@ fn timed_edges(cx: &Context, callee: NodeIndex) -> usize {
 }
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
-    // Every callee's worst case, in one pass over the services (its calls' facts side by side);
-    // explanations are written once per callee that has findings, so the check stays linear
-    // however many callers share a callee.
+    // Every callee's worst case, in one pass over the services and externals in model order (on
+    // demand, it was a cache miss or more per callee); explanations are written once per callee
+    // that has findings, so the check stays linear however many callers share a callee.
     let sync = cx.sync();
-    let facts = cx.call_facts();
     let worst: Vec<u64> = (0..cx.model.services.len() + cx.model.externals.len())
         .map(|i| {
             let node = NodeIndex::new(i);
-            let calls = sync.calls_with(node).fold(0u64, |sum, c| {
-                sum.saturating_add(facts.wait(c.at).unwrap_or(0))
-            });
-            let requests = match cx.graph.node_ref(node) {
-                n if n.kind == NodeKind::Service => cx.model.services[n.index as usize]
-                    .requests
-                    .iter()
-                    .filter_map(|r| r.options.timeout.as_ref())
-                    .fold(0u64, |sum, t| sum.saturating_add(t.value.0)),
-                _ => 0,
-            };
-            facts
-                .p99(node)
-                .0
-                .saturating_add(calls)
-                .saturating_add(requests)
+            p99(cx, node).0.saturating_add(terms(cx, node, 0).0)
         })
         .collect();
     let mut explained: FxHashMap<u32, (String, String, String)> = FxHashMap::default();
     for (si, service) in cx.model.services.iter().enumerate() {
         let caller = cx.graph.service_node(si);
-        for c in sync.calls_with(caller) {
-            let (e, callee) = (c.edge, c.callee);
-            let Some(timeout) = facts.timeout[c.at] else {
+        for &(e, callee) in sync.calls_from(caller) {
+            let edge = cx.graph.graph[e];
+            let c = call(cx, edge);
+            let Some(timeout) = c.options.timeout.as_ref().map(|t| t.value) else {
                 continue;
             };
             let w = worst[callee.index()];
             if timeout.0 >= w {
                 continue;
             }
-            let edge = cx.graph.graph[e];
-            let c = call(cx, edge);
             // What every finding on this callee shares, written once: its worst case as a person
             // reads it, the sum behind it, and the fix's second half.
             let (w, explanation, fix) = explained
