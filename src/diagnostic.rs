@@ -76,13 +76,16 @@ pub struct Diagnostic {
     pub identity: Option<String>,
 }
 
-/// A diagnostic's text without spare capacity. `format!` sizes a string by a guess (twice its
-/// literal text) and doubles it as it grows, which left a large report's findings a third
+/// A diagnostic's text without much spare capacity. `format!` sizes a string by a guess (twice
+/// its literal text) and doubles it as it grows, which left a large report's findings a third
 /// larger than their text: at 100k services, megabytes at the moment memory peaks. Shrinking
-/// splits the block in place.
+/// splits the block in place, but costs a call into the allocator: short strings, whose spare
+/// room is small, are left as they are.
 fn fitted(text: impl Into<String>) -> String {
     let mut text = text.into();
-    text.shrink_to_fit();
+    if text.capacity() - text.len() > 64 {
+        text.shrink_to_fit();
+    }
     text
 }
 

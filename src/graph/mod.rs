@@ -315,12 +315,13 @@ pub struct SyncAnalysis {
     callee_component: Vec<u32>,
     /// The number of components that hold services and externals; see [`SyncAnalysis::callable`].
     callable: usize,
-    /// Number of calls on the longest chain from each component.
-    pub depth: Vec<u32>,
+    /// Number of calls on the longest chain from each component that can hold calls (the
+    /// others make none: see [`SyncAnalysis::callable`]).
+    depth: Vec<u32>,
     /// The first call of that chain, if any.
-    pub next: Vec<Option<EdgeIndex>>,
+    next: Vec<Option<EdgeIndex>>,
     /// The node the chain ends at, if it has a call.
-    pub end: Vec<Option<NodeIndex>>,
+    end: Vec<Option<NodeIndex>>,
 }
 
 /// A call as the synchronous rules walk it.
@@ -442,7 +443,7 @@ impl SyncAnalysis {
 
     /// The longest chain from every component, callees first.
     fn chains(&mut self, g: &Graph) {
-        let n = self.len();
+        let n = self.callable;
         let mut depth = vec![0u32; n];
         let mut next: Vec<Option<EdgeIndex>> = vec![None; n];
         for id in 0..n {
@@ -540,7 +541,8 @@ impl SyncAnalysis {
     }
 
     pub fn depth_of(&self, node: NodeIndex) -> u32 {
-        self.depth[self.component[node.index()] as usize]
+        let c = self.component[node.index()] as usize;
+        self.depth.get(c).copied().unwrap_or(0)
     }
 
     /// The calls of the longest chain from `node`, in order.
@@ -550,14 +552,15 @@ impl SyncAnalysis {
 
     /// The node where the longest chain from `node` ends (`None` when it makes no call).
     pub fn chain_end(&self, node: NodeIndex) -> Option<NodeIndex> {
-        self.end[self.component[node.index()] as usize]
+        let c = self.component[node.index()] as usize;
+        self.end.get(c).copied().flatten()
     }
 
     /// The first `max` calls of the longest chain from `node`: bounded work per query.
     pub fn chain_prefix(&self, g: &Graph, node: NodeIndex, max: usize) -> Vec<EdgeIndex> {
         let mut out = Vec::new();
         let mut at = self.component[node.index()] as usize;
-        while let Some(edge) = self.next[at] {
+        while let Some(edge) = self.next.get(at).copied().flatten() {
             if out.len() >= max {
                 break;
             }

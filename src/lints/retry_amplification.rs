@@ -2,6 +2,8 @@
 
 use petgraph::graph::{EdgeIndex, NodeIndex};
 
+use crate::graph::SyncAnalysis;
+
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 
 use super::Context;
@@ -19,14 +21,24 @@ pub const META: RuleMeta = RuleMeta {
 struct Reach {
     /// Largest product of attempts reaching the component (1 when nothing calls it).
     product: Vec<u64>,
-    /// The last call of that path.
-    pred: Vec<Option<EdgeIndex>>,
-    /// That call's place among all calls, for breaking ties (`CallFacts::before`).
-    pred_at: Vec<usize>,
+    /// The last call of that path, as its place among all calls ([`NO_CALL`] for none): the
+    /// call is read there, and ties are broken by it (`CallFacts::before`). Kept in four bytes,
+    /// like the length: the arrays hold an entry per component.
+    pred_at: Vec<u32>,
     /// The node the path starts at.
     origin: Vec<Option<NodeIndex>>,
     /// The number of calls on that path.
-    length: Vec<usize>,
+    length: Vec<u32>,
+}
+
+const NO_CALL: u32 = u32::MAX;
+
+impl Reach {
+    /// The last call of the path reaching component `c`.
+    fn pred(&self, sync: &SyncAnalysis, c: usize) -> Option<EdgeIndex> {
+        let at = self.pred_at[c];
+        (at != NO_CALL).then(|| sync.all_calls()[at as usize].0)
+    }
 }
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
@@ -36,8 +48,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let n = sync.callable();
     let mut reach = Reach {
         product: vec![1; n],
-        pred: vec![None; n],
-        pred_at: vec![0; n],
+        pred_at: vec![NO_CALL; n],
         origin: vec![None; n],
         length: vec![0; n],
     };
@@ -56,13 +67,13 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 if here <= limit && product > limit {
                     found.push((e, product));
                 }
+                let pred = reach.pred_at[t];
                 let better = product > reach.product[t]
                     || product == reach.product[t]
-                        && (reach.pred[t].is_none() || facts.before(cx, call.at, reach.pred_at[t]));
+                        && (pred == NO_CALL || facts.before(cx, call.at, pred as usize));
                 if better {
                     reach.product[t] = product;
-                    reach.pred[t] = Some(e);
-                    reach.pred_at[t] = call.at;
+                    reach.pred_at[t] = call.at as u32;
                     reach.origin[t] = Some(reach.origin[id].unwrap_or(member));
                     reach.length[t] = reach.length[id] + 1;
                 }
@@ -82,7 +93,7 @@ fn diagnostic(cx: &Context, reach: &Reach, e: EdgeIndex, product: u64, limit: u6
     let mut hops = vec![e];
     let (source, _) = ends(cx, e);
     let mut at = component(source);
-    while let Some(p) = reach.pred[at] {
+    while let Some(p) = reach.pred(sync, at) {
         if hops.len() == SHOWN_HOPS {
             break;
         }
@@ -92,10 +103,10 @@ fn diagnostic(cx: &Context, reach: &Reach, e: EdgeIndex, product: u64, limit: u6
     hops.reverse();
     let first_from = ends(cx, hops[0]).0;
     // Not shown: the calls before `at`, whose attempts multiply to `reach.product[at]`.
-    let (start, elided) = match reach.pred[at] {
+    let (start, elided) = match reach.pred(sync, at) {
         Some(_) => (
             reach.origin[at].expect("a component with a predecessor has an origin"),
-            reach.length[at],
+            reach.length[at] as usize,
         ),
         None => (first_from, 0),
     };

@@ -108,26 +108,41 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     // Every callee's worst case, in one pass over the services and externals in model order (on
     // demand, it was a cache miss or more per callee); explanations are written once per callee
     // that has findings, so the check stays linear however many callers share a callee.
-    let sync = cx.sync();
+    // A callee's calls are read from the call facts (side by side in the order of the sync
+    // analysis), its latency and requests from the model.
+    let (sync, facts) = (cx.sync(), cx.call_facts());
     let worst: Vec<u64> = (0..cx.model.services.len() + cx.model.externals.len())
         .map(|i| {
             let node = NodeIndex::new(i);
-            p99(cx, node).0.saturating_add(terms(cx, node, 0).0)
+            let calls = sync.calls_with(node).fold(0u64, |sum, c| {
+                sum.saturating_add(facts.wait(c.at).unwrap_or(0))
+            });
+            let requests = match cx.model.services.get(i) {
+                Some(service) => service
+                    .requests
+                    .iter()
+                    .filter_map(|r| r.options.timeout.as_ref())
+                    .fold(0u64, |sum, t| sum.saturating_add(t.value.0)),
+                None => 0,
+            };
+            let own = p99(cx, node).0;
+            own.saturating_add(calls).saturating_add(requests)
         })
         .collect();
     let mut explained: FxHashMap<u32, (String, String, String)> = FxHashMap::default();
     for (si, service) in cx.model.services.iter().enumerate() {
         let caller = cx.graph.service_node(si);
-        for &(e, callee) in sync.calls_from(caller) {
-            let edge = cx.graph.graph[e];
-            let c = call(cx, edge);
-            let Some(timeout) = c.options.timeout.as_ref().map(|t| t.value) else {
+        for c in sync.calls_with(caller) {
+            let Some(timeout) = facts.timeout(c.at) else {
                 continue;
             };
+            let (e, callee) = (c.edge, c.callee);
             let w = worst[callee.index()];
             if timeout.0 >= w {
                 continue;
             }
+            let edge = cx.graph.graph[e];
+            let c = call(cx, edge);
             // What every finding on this callee shares, written once: its worst case as a person
             // reads it, the sum behind it, and the fix's second half.
             let (w, explanation, fix) = explained
