@@ -30,6 +30,8 @@ pub struct MessageFlows<'m> {
     /// start[id + 1]]`.
     consumers: Vec<u32>,
     start: Vec<u32>,
+    /// (message id, channel index) of every consume that names its message.
+    pub named_consumes: Vec<(u32, u32)>,
 }
 
 /// Where a message is first seen in each role (the earliest place in file order).
@@ -56,6 +58,7 @@ impl<'m> MessageFlows<'m> {
             carried: Vec::with_capacity(model.channels.len()),
             consumers: Vec::new(),
             start: Vec::new(),
+            named_consumes: Vec::new(),
         };
         flows.ids.reserve(model.messages.len());
         for message in &model.messages {
@@ -94,6 +97,7 @@ impl<'m> MessageFlows<'m> {
                         let id = flows.intern(&m.value);
                         earliest(&mut flows.first[id as usize].consumer, c.span);
                         consumed.push((id, edge.owner));
+                        flows.named_consumes.push((id, channel));
                     }
                     continue;
                 }
@@ -253,6 +257,7 @@ messages:
         assert!(carried(3).is_empty() && carried(4).is_empty());
         let first = flows.first[flows.id("v").unwrap() as usize];
         assert!(first.producer.is_none() && first.consumer.is_some() && first.channel.is_some());
+        assert_eq!(flows.named_consumes, [(flows.id("v").unwrap(), 1)]);
         let unused = flows.first[flows.id("unused").unwrap() as usize];
         assert!(
             unused

@@ -3,7 +3,6 @@
 use rustc_hash::FxHashMap;
 
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
-use crate::graph::{EdgeKind, all_edges};
 
 use super::Context;
 use super::helpers::name_list;
@@ -51,11 +50,8 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         }
     }
     // A consume that names its message reads it from its channel too.
-    for (from, _, edge) in all_edges(cx.graph).filter(|(_, _, e)| e.kind == EdgeKind::Consume) {
-        let consume = &model.services[edge.owner as usize].consumes[edge.item as usize];
-        if let Some(id) = consume.message.as_ref().and_then(|m| flows.id(&m.value)) {
-            carries(id, registered[cx.graph.node_ref(from).index as usize]);
-        }
+    for &(id, channel) in &flows.named_consumes {
+        carries(id, registered[channel as usize]);
     }
     // Contracts come first among the message ids.
     for (id, message) in model.messages.iter().enumerate() {
