@@ -164,7 +164,8 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 });
             let from = &service.name.value;
             let to = cx.graph.name(cx.model, callee);
-            let t = timeout;
+            // Written once for the message and the label.
+            let t = timeout.to_string();
             let d = Diagnostic::new(
                 &META,
                 c.span,
