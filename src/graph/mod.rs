@@ -503,11 +503,6 @@ impl SyncAnalysis {
         &self.members[self.member_start[id] as usize..self.member_start[id + 1] as usize]
     }
 
-    /// Every component with its id, sinks first.
-    pub fn components(&self) -> impl Iterator<Item = (usize, &[NodeIndex])> {
-        (0..self.len()).map(|id| (id, self.members(id)))
-    }
-
     /// The calls leaving `node`: (call, callee).
     pub fn calls_from(&self, node: NodeIndex) -> &[(EdgeIndex, NodeIndex)] {
         &self.calls[self.call_range(node)]
