@@ -1,4 +1,6 @@
-//! Times the load phases of one file: `cargo run --release --example phases -- FILE`.
+//! Times the load phases and rules of one file: `cargo run --release --example phases -- FILE`.
+//! Modes after the file: `--load-only`, `--check-memory`, `--load-ratio`, `--lint-only`,
+//! `--rules [CODE]` (benches/README.md says what each measures).
 
 use std::time::Instant;
 
