@@ -266,22 +266,6 @@ impl Graph {
         }
     }
 
-    /// The path of an edge as diagnostics print it and `allow: at:` accepts it.
-    pub fn edge_path(&self, model: &Model, edge: Edge) -> String {
-        if edge.kind == EdgeKind::DeadLetter {
-            return format!(
-                "channels.{}.dead_letter",
-                model.channels[edge.owner as usize].name.value
-            );
-        }
-        let s = &model.services[edge.owner as usize].name.value;
-        let list = match edge.kind {
-            EdgeKind::Reply => "requests",
-            kind => kind.as_str(),
-        };
-        format!("services.{s}.{list}[{}]", edge.item)
-    }
-
     pub fn name<'m>(&self, model: &'m Model, node: NodeIndex) -> &'m str {
         &model.node_name(self.node_ref(node)).value
     }

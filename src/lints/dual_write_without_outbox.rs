@@ -4,6 +4,7 @@ use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 use crate::model::Via;
 
 use super::Context;
+use super::identity::AtItem;
 
 pub const META: RuleMeta = RuleMeta {
     code: "D401",
@@ -38,7 +39,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 .label("published beside the write, not with it")
                 .related(write.span, "the datastore write")
                 .help("a crash or broker outage between the write and the publish leaves them disagreeing for good: write the message in the same transaction with `via: outbox`, or publish from the database log with `via: cdc`")
-                .path(format!("services.{name}.publishes[{i}]")),
+                .at_item(service, "publishes", i),
             );
         }
     }

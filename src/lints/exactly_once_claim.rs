@@ -4,6 +4,7 @@ use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 use crate::model::{Consume, Delivery, NodeKind};
 
 use super::Context;
+use super::identity::AtItem;
 
 pub const META: RuleMeta = RuleMeta {
     code: "A210",
@@ -57,7 +58,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             }
             out.push(
                 d.help("exactly-once stops at the broker, and a crash between this effect and the offset commit repeats it on redelivery: declare `delivery: at-least-once` and deduplicate with `idempotency: { key: <message id field>, store: <datastore> }`")
-                    .path(format!("services.{name}.consumes[{i}]")),
+                    .at_item(service, "consumes", i),
             );
         }
     }

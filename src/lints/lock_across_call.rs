@@ -3,6 +3,7 @@
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 
 use super::Context;
+use super::identity::AtItem;
 use super::sync_common::attempts;
 
 pub const META: RuleMeta = RuleMeta {
@@ -46,7 +47,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 .help(format!(
                     "the rows {from} locked stay locked and its connection stays checked out as long as {to} takes, {held}: call {to} before the transaction starts or after it commits and remove `in_transaction: true`; when the follow-up must not be lost, record it in the transaction through an outbox (`publishes: [{{ to: <channel>, via: outbox }}]`)"
                 ))
-                .path(format!("services.{from}.calls[{i}]")),
+                .at_item(service, "calls", i),
             );
         }
     }

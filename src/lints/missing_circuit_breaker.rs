@@ -3,7 +3,8 @@
 
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 
-use super::{Context, identity};
+use super::Context;
+use super::identity::AtItem;
 
 pub const META: RuleMeta = RuleMeta {
     code: "S103",
@@ -40,7 +41,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 "when {to} is down, every request from {from} still waits {} and fails, and {to} gets no room to recover: add `circuit_breaker: {{ failure_rate: 50%, open_for: 30s }}` (or `circuit_breaker: true`) to this call, or `defaults: {{ calls: {{ circuit_breaker: true }} }}`",
                 timeout.value
             ));
-            out.push(identity::at_item(d, service, "calls", i));
+            out.push(d.at_item(service, "calls", i));
         }
     }
 }

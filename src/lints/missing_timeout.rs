@@ -3,7 +3,8 @@
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 use crate::model::Duration;
 
-use super::{Context, identity};
+use super::Context;
+use super::identity::AtItem;
 
 pub const META: RuleMeta = RuleMeta {
     code: "S102",
@@ -52,7 +53,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                     "without a timeout a slow {} holds {from}'s threads and connections until they run out: add `timeout: {timeout}` to this call (or `defaults: {{ calls: {{ timeout: {timeout} }} }}`)",
                     call.to.value
                 ));
-            out.push(identity::at_item(d, service, "calls", i));
+            out.push(d.at_item(service, "calls", i));
         }
         for (i, request) in service.requests.iter().enumerate() {
             if request.options.timeout.is_some() {
@@ -63,7 +64,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 .help(format!(
                     "a reply that never comes leaves {from} waiting forever: add `timeout: 2s` to this request (or `defaults: {{ requests: {{ timeout: 2s }} }}`)"
                 ));
-            out.push(identity::at_item(d, service, "requests", i));
+            out.push(d.at_item(service, "requests", i));
         }
     }
 }

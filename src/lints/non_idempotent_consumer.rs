@@ -3,6 +3,7 @@
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 
 use super::Context;
+use super::identity::AtItem;
 
 pub const META: RuleMeta = RuleMeta {
     code: "A201",
@@ -34,7 +35,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                     .help(format!(
                         "brokers redeliver after timeouts and crashes, so {name} will see some messages twice: deduplicate with `idempotency: {{ key: <message id field>, store: <datastore> }}`, or declare `idempotent: true` when a repeat is harmless"
                     ))
-                    .path(format!("services.{name}.consumes[{i}]")),
+                    .at_item(service, "consumes", i),
             );
         }
     }

@@ -5,6 +5,7 @@ use crate::model::Ordering;
 
 use super::Context;
 use super::helpers::channel_index;
+use super::identity::AtItem;
 
 pub const META: RuleMeta = RuleMeta {
     code: "A206",
@@ -87,7 +88,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                     d = d.related(span, label);
                 }
             }
-            out.push(d.help(help).path(format!("services.{name}.consumes[{i}]")));
+            out.push(d.help(help).at_item(service, "consumes", i));
         }
     }
 }

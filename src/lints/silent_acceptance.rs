@@ -4,6 +4,7 @@ use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 use crate::model::Feedback;
 
 use super::Context;
+use super::identity::AtItem;
 
 pub const META: RuleMeta = RuleMeta {
     code: "A207",
@@ -41,7 +42,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             }
             out.push(
                 d.help("the work can still fail after the user was told it was accepted: tell them how it turned out with `feedback: status-endpoint` (or `notification`, `websocket`) on the publish")
-                    .path(format!("services.{name}.publishes[{i}]")),
+                    .at_item(service, "publishes", i),
             );
         }
     }

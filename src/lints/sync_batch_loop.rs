@@ -4,6 +4,7 @@ use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 use crate::model::Batch;
 
 use super::Context;
+use super::identity::AtItem;
 
 pub const META: RuleMeta = RuleMeta {
     code: "S108",
@@ -37,7 +38,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 .help(format!(
                     "each item costs a round trip, one after another, while {from} holds a thread and {to} takes a wall of traffic from one client: publish the items to a queue that workers consume (`publishes: [{{ to: <jobs channel>, message: <message> }}]` on {from}, `consumes: [{{ from: <jobs channel>, idempotent: true }}]` on the worker), or give {to} a bulk operation that takes every item in one call and remove `batch:`"
                 ))
-                .path(format!("services.{from}.calls[{i}]")),
+                .at_item(service, "calls", i),
             );
         }
     }

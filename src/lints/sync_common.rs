@@ -128,11 +128,6 @@ pub fn wait(timeout: Option<Duration>, attempts: u64) -> Option<u64> {
     timeout.map(|t| t.0.saturating_mul(attempts))
 }
 
-/// `services.<name>.calls[<i>]`.
-pub fn call_path(cx: &Context, edge: Edge) -> String {
-    cx.graph.edge_path(cx.model, edge)
-}
-
 /// The declared latency of a service or external.
 pub fn latency<'m>(cx: &Context<'m>, node: NodeIndex) -> Option<&'m Latency> {
     let node = cx.graph.node_ref(node);

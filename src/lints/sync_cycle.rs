@@ -9,7 +9,7 @@ use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 use crate::graph::{Edge, EdgeKind};
 
 use super::Context;
-use super::sync_common::call_path;
+use super::identity::AtItem;
 
 pub const META: RuleMeta = RuleMeta {
     code: "S107",
@@ -117,7 +117,11 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         let mut d = Diagnostic::new(&META, cx.graph.edge_span(cx.model, edge), message)
             .label(format!("{} → {}, part of the cycle", name(first), name(to)))
             .help(help)
-            .path(call_path(cx, edge));
+            .at_item(
+                &cx.model.services[edge.owner as usize],
+                "calls",
+                edge.item as usize,
+            );
         for &(_, from, to, edge) in &calls[1..] {
             d = d.related(
                 cx.graph.edge_span(cx.model, edge),

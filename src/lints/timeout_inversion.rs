@@ -8,8 +8,9 @@ use rustc_hash::FxHashMap;
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 use crate::model::{Duration, NodeKind};
 
+use super::Context;
+use super::identity::AtItem;
 use super::sync_common::{attempts, call, human, p99};
-use super::{Context, identity};
 
 pub const META: RuleMeta = RuleMeta {
     code: "S105",
@@ -175,7 +176,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             .help(format!(
                 "when {from} gives up first, {to} goes on working for an answer nobody reads, and a retry starts a second copy: raise this call's timeout to at least {w} (`timeout: {w}`), or {fix}"
             ));
-            out.push(identity::at_item(d, service, "calls", edge.item as usize));
+            out.push(d.at_item(service, "calls", edge.item as usize));
         }
     }
 }
