@@ -27,7 +27,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use statrs::distribution::{ContinuousCDF, LogNormal, Normal};
 
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
-use crate::model::CallOptions;
+use crate::model::{CallOptions, Duration, Spanned};
 
 use super::Context;
 use super::sync_common::{SHOWN_HOPS, attempts, call, ends, human, latency, path_names};
@@ -359,9 +359,8 @@ struct Declared(Vec<[f64; 2]>);
 impl Declared {
     fn new(cx: &Context) -> Declared {
         let timed = cx.model.services.len() + cx.model.externals.len();
-        let ms = |d: &Option<crate::model::Spanned<crate::model::Duration>>| {
-            d.as_ref().map_or(f64::NAN, |d| d.value.as_millis())
-        };
+        let ms =
+            |d: &Option<Spanned<Duration>>| d.as_ref().map_or(f64::NAN, |d| d.value.as_millis());
         Declared(
             (0..timed)
                 .map(|i| {
@@ -431,6 +430,18 @@ impl Worst {
     fn after(&self, cx: &Context, c: usize) -> Option<usize> {
         self.next[c].map(|e| cx.sync().component[ends(cx, e).1.index()] as usize)
     }
+
+    /// The hop of call `e`, read from the model (the pass over every call reads the call facts
+    /// instead): the callee's own latency behind the call's timeout, retries and fan-out.
+    fn hop(&self, cx: &Context, e: EdgeIndex) -> Hop {
+        let own = self.declared.own(ends(cx, e).1);
+        Hop::of_call(own, &call(cx, cx.graph.graph[e]).options)
+    }
+
+    /// An entrypoint's own work, as a hop with no timeout.
+    fn entry_hop(&self, entry: NodeIndex) -> Hop {
+        Hop::new(self.declared.own(entry), None, 1, 1)
+    }
 }
 
 /// For the components on the worst paths from `starts`: how many calls the path has, and its
@@ -454,9 +465,8 @@ fn tops(cx: &Context, w: &Worst, starts: &[usize]) -> FxHashMap<usize, (u32, Top
             out.insert(c, (0, Top::EMPTY));
             continue;
         };
-        let target = ends(cx, e).1;
-        let hop = Hop::of_call(w.declared.own(target), &call(cx, cx.graph.graph[e]).options).p99();
-        let t = cx.sync().component[target.index()] as usize;
+        let hop = w.hop(cx, e).p99();
+        let t = cx.sync().component[ends(cx, e).1.index()] as usize;
         let (len, below) = out[&t];
         let mut top = Top::EMPTY;
         let mut rest = below.hops().peekable();
@@ -566,7 +576,7 @@ fn forest(cx: &Context, w: &Worst, prune: bool) -> Forest {
         let mut c = comp(entry);
         // No sample can exceed the sum of every hop's top slice: an entrypoint whose sum stays
         // within the budget cannot be over it, and is not estimated (most budgets have room).
-        let own = Hop::new(w.declared.own(entry), None, 1, 1).cost_at(top_u, top_z);
+        let own = w.entry_hop(entry).cost_at(top_u, top_z);
         if prune && (own + w.bound[c]) * (1.0 + BOUND_MARGIN) < budget.value.as_millis() {
             continue;
         }
@@ -620,11 +630,7 @@ fn estimates(cx: &Context, w: &Worst, prune: bool) -> Vec<(usize, f64)> {
             let service = &cx.model.services[si as usize];
             let node = cx.graph.service_node(si as usize);
             scratch.copy_from_slice(sums);
-            strata.add(
-                &mut scratch,
-                entry_seed(cx, node),
-                &Hop::new(w.declared.own(node), None, 1, 1),
-            );
+            strata.add(&mut scratch, entry_seed(cx, node), &w.entry_hop(node));
             let p99 = p99_of(&mut scratch);
             let budget = service
                 .budget
@@ -638,9 +644,7 @@ fn estimates(cx: &Context, w: &Worst, prune: bool) -> Vec<(usize, f64)> {
     };
     let hop_into = |c: usize, sums: &mut Vec<f64>, strata: &mut Strata| {
         let e = w.next[c].expect("a child has a path onwards");
-        let target = ends(cx, e).1;
-        let hop = Hop::of_call(w.declared.own(target), &call(cx, cx.graph.graph[e]).options);
-        strata.add(sums, call_seed(cx, e), &hop);
+        strata.add(sums, call_seed(cx, e), &w.hop(cx, e));
     };
     // Frames: a component, its sums, and the next child to visit with a copy.
     let mut stack: Vec<(usize, Vec<f64>, u32)> = Vec::new();
@@ -724,13 +728,9 @@ fn diagnostic(
     if more > 0 {
         path.push_str(&format!(" → … {more} more calls"));
     }
-    let hop_of = |e: EdgeIndex| {
-        let target = ends(cx, e).1;
-        Hop::of_call(w.declared.own(target), &call(cx, cx.graph.graph[e]).options)
-    };
     // The hops that dominate: by p99 cost, the fewest (at most three) that make two thirds of
     // the sum. `None` is the entrypoint's own work.
-    let own_cost = Hop::new(w.declared.own(entry), None, 1, 1).p99();
+    let own_cost = w.entry_hop(entry).p99();
     let sum = own_cost + w.cost[start];
     let mut candidates: Vec<(f64, Option<EdgeIndex>)> = vec![(own_cost, None)];
     candidates.extend(top.hops().map(|(c, e)| (c, Some(e))));
@@ -751,7 +751,7 @@ fn diagnostic(
                 return format!("{name} itself (p99 {})", human(micros(cost)));
             };
             let who = cx.graph.name(cx.model, ends(cx, e).1);
-            match hop_of(e).fan_out {
+            match w.hop(cx, e).fan_out {
                 1 => format!("{who} (p99 {})", human(micros(cost))),
                 k => format!("{who} (slowest of {k}, p99 {})", human(micros(cost))),
             }
@@ -802,7 +802,7 @@ fn diagnostic(
         .filter(|e| !edges.contains(e));
     for e in edges.iter().copied().chain(further) {
         let (a, b) = ends(cx, e);
-        let hop = hop_of(e);
+        let hop = w.hop(cx, e);
         let mut label = format!(
             "{} → {}: p99 {}",
             cx.graph.name(cx.model, a),
