@@ -285,13 +285,12 @@ fn check(args: CheckArgs) -> Result<ExitCode, Fatal> {
     let color = args.output.is_none()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
-    if args.statistics {
-        let counts = report::statistics(&report);
-        // Machine-read formats stay parseable: their counts go to standard error.
-        match args.format {
-            Format::Human | Format::Concise => {}
-            Format::Json | Format::Sarif | Format::Github => eprint!("{counts}"),
-        }
+    let counts = args.statistics.then(|| report::statistics(&report));
+    // Machine-read formats stay parseable: their counts go to standard error; the others end
+    // with them.
+    let read_by_people = matches!(args.format, Format::Human | Format::Concise);
+    if let Some(counts) = counts.as_ref().filter(|_| !read_by_people) {
+        eprint!("{counts}");
     }
     if args.format == Format::Json {
         // The largest report, written as it is made rather than held whole in memory.
@@ -309,8 +308,8 @@ fn check(args: CheckArgs) -> Result<ExitCode, Fatal> {
             .map(|(b, _)| format!("{b}\n"))
             .unwrap_or_default();
     }
-    if args.statistics && matches!(args.format, Format::Human | Format::Concise) {
-        text.push_str(&report::statistics(&report));
+    if let Some(counts) = counts.filter(|_| read_by_people) {
+        text.push_str(&counts);
     }
     emit(args.output.as_deref(), &text)?;
     std::mem::forget(text);
