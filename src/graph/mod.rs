@@ -494,7 +494,7 @@ impl SyncAnalysis {
 
     /// Where the calls leaving `node` sit among all calls, node after node: arrays of per-call
     /// facts in that order are read with the same range.
-    pub fn call_range(&self, node: NodeIndex) -> std::ops::Range<usize> {
+    fn call_range(&self, node: NodeIndex) -> std::ops::Range<usize> {
         let i = node.index();
         self.call_start[i] as usize..self.call_start[i + 1] as usize
     }
