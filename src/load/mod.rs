@@ -317,7 +317,7 @@ pub fn parse_document(
     )
 }
 
-/// Files from this size on are read in two parts at once ([`split`]): below it, the second
+/// Files from this size on are read in two parts at once (`load::split`): below it, the second
 /// thread and the line scan cost more than they save.
 pub const SPLIT_MIN_BYTES: usize = 1024 * 1024;
 
