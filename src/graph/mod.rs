@@ -290,7 +290,8 @@ pub struct SyncAnalysis {
     members: Vec<NodeIndex>,
     /// Where each component's members start in `members` (one more entry than components).
     member_start: Vec<u32>,
-    /// The calls leaving every node, node after node, in petgraph's order: (call, callee).
+    /// The calls leaving every node, node after node, each node's in the order of its `calls`
+    /// list: (call, callee).
     calls: Vec<(EdgeIndex, NodeIndex)>,
     /// Where each node's calls start in `calls` (one more entry than nodes).
     call_start: Vec<u32>,
@@ -327,13 +328,17 @@ impl SyncAnalysis {
         let mut calls = Vec::new();
         let mut call_start = Vec::with_capacity(nodes + 1);
         for node in g.graph.node_indices() {
-            call_start.push(calls.len() as u32);
+            let start = calls.len();
+            call_start.push(start as u32);
             calls.extend(
                 g.graph
                     .edges_directed(node, Direction::Outgoing)
                     .filter(|e| e.weight().kind == EdgeKind::Call)
                     .map(|e| (e.id(), e.target())),
             );
+            // petgraph lists a node's edges newest first; edges are added in the order of the
+            // caller's list, which is the order wanted.
+            calls[start..].sort_unstable_by_key(|&(e, _)| e);
         }
         call_start.push(calls.len() as u32);
         let mut sync = SyncAnalysis {

@@ -11,7 +11,7 @@ use petgraph::graph::EdgeIndex;
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 
 use super::Context;
-use super::sync_common::{SHOWN_HOPS, attempts, call, ends, human, p99, path_names, wait};
+use super::sync_common::{SHOWN_HOPS, attempts, call, ends, human, path_names, wait};
 
 pub const META: RuleMeta = RuleMeta {
     code: "S110",
@@ -137,7 +137,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             continue;
         };
         let entry = cx.graph.service_node(si);
-        let own = p99(cx, entry).0;
+        let own = cx.call_facts().p99(entry).0;
         let id = sync.component[entry.index()] as usize;
         let total = w.wait[id].plus(Some(own));
         if total <= Wait::Bounded(budget.value.0) {

@@ -27,10 +27,10 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use statrs::distribution::{ContinuousCDF, LogNormal, Normal};
 
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
-use crate::model::{CallOptions, Duration, Spanned};
+use crate::model::{CallOptions, Duration};
 
 use super::Context;
-use super::sync_common::{SHOWN_HOPS, attempts, call, ends, human, latency, path_names};
+use super::sync_common::{SHOWN_HOPS, attempts, call, ends, human, path_names};
 
 pub const META: RuleMeta = RuleMeta {
     code: "S106",
@@ -349,34 +349,23 @@ pub fn estimate(hops: &[Hop]) -> f64 {
 /// The hops that dominate a path are among its three largest p99 costs.
 const TOP: usize = 3;
 
-/// The declared p50 and p99 of every service and external in milliseconds (NaN when not
-/// declared), read in one pass in model order: the worst paths read callees in no order the
-/// model's memory follows, a cache miss or two each (the node, then its boxed latency). Fitted
-/// where they are needed: keeping the fits (40 bytes a node) made this rule the largest user of
-/// memory while the rules ran.
-struct Declared(Vec<[f64; 2]>);
+/// The hop of call `e`, read from the model (the pass over every call reads the call facts
+/// instead): the callee's own latency behind the call's timeout, retries and fan-out.
+fn hop(cx: &Context, e: EdgeIndex) -> Hop {
+    Hop::of_call(own(cx, ends(cx, e).1), &call(cx, cx.graph.graph[e]).options)
+}
 
-impl Declared {
-    fn new(cx: &Context) -> Declared {
-        let timed = cx.model.services.len() + cx.model.externals.len();
-        let ms =
-            |d: &Option<Spanned<Duration>>| d.as_ref().map_or(f64::NAN, |d| d.value.as_millis());
-        Declared(
-            (0..timed)
-                .map(|i| {
-                    latency(cx, NodeIndex::new(i))
-                        .map_or([f64::NAN; 2], |l| [ms(&l.p50), ms(&l.p99)])
-                })
-                .collect(),
-        )
-    }
+/// An entrypoint's own work, as a hop with no timeout.
+fn entry_hop(cx: &Context, entry: NodeIndex) -> Hop {
+    Hop::new(own(cx, entry), None, 1, 1)
+}
 
-    /// A node's own latency.
-    fn own(&self, node: NodeIndex) -> Option<Own> {
-        let [p50, p99] = self.0.get(node.index()).copied().unwrap_or([f64::NAN; 2]);
-        let declared = |ms: f64| (!ms.is_nan()).then_some(ms);
-        Own::fit(declared(p50), declared(p99))
-    }
+/// A node's own latency, fitted from its declared p50 and p99 as the call facts keep them (read
+/// once for every node; fitted where needed: keeping the fits, 40 bytes a node, made this rule
+/// the largest user of memory while the rules ran).
+fn own(cx: &Context, node: NodeIndex) -> Option<Own> {
+    let [p50, p99] = cx.call_facts().declared(node);
+    Own::fit(p50.map(Duration::as_millis), p99.map(Duration::as_millis))
 }
 
 /// The largest hops of a path by p99 cost, largest first; `NO_EDGE` marks an empty slot. Kept
@@ -411,8 +400,6 @@ struct Worst {
     /// The largest total any sample can reach along the path: each hop's cost at the top slice
     /// (a hop's cost never falls as the slice rises; a test holds it to that).
     bound: Vec<f64>,
-    /// Every node's declared latency.
-    declared: Declared,
 }
 
 /// The top slice's share and standard normal score, as [`Strata`] computes them.
@@ -429,18 +416,6 @@ impl Worst {
     /// The component a component's worst path goes to next.
     fn after(&self, cx: &Context, c: usize) -> Option<usize> {
         self.next[c].map(|e| cx.sync().component[ends(cx, e).1.index()] as usize)
-    }
-
-    /// The hop of call `e`, read from the model (the pass over every call reads the call facts
-    /// instead): the callee's own latency behind the call's timeout, retries and fan-out.
-    fn hop(&self, cx: &Context, e: EdgeIndex) -> Hop {
-        let own = self.declared.own(ends(cx, e).1);
-        Hop::of_call(own, &call(cx, cx.graph.graph[e]).options)
-    }
-
-    /// An entrypoint's own work, as a hop with no timeout.
-    fn entry_hop(&self, entry: NodeIndex) -> Hop {
-        Hop::new(self.declared.own(entry), None, 1, 1)
     }
 }
 
@@ -465,7 +440,7 @@ fn tops(cx: &Context, w: &Worst, starts: &[usize]) -> FxHashMap<usize, (u32, Top
             out.insert(c, (0, Top::EMPTY));
             continue;
         };
-        let hop = w.hop(cx, e).p99();
+        let hop = hop(cx, e).p99();
         let t = cx.sync().component[ends(cx, e).1.index()] as usize;
         let (len, below) = out[&t];
         let mut top = Top::EMPTY;
@@ -496,7 +471,6 @@ fn worst(cx: &Context) -> Worst {
         cost: vec![0.0; n],
         next: vec![None; n],
         bound: vec![0.0; n],
-        declared: Declared::new(cx),
     };
     let (top_u, top_z) = top_slice();
     // Tarjan lists components sinks first: every callee is final before its callers. Calls inside
@@ -513,7 +487,7 @@ fn worst(cx: &Context) -> Worst {
                     continue;
                 }
                 let hop = Hop::new(
-                    w.declared.own(call.callee),
+                    own(cx, call.callee),
                     facts.timeout(k).map(|d| d.as_millis()),
                     facts.attempts[k],
                     facts.fan_out(k),
@@ -576,7 +550,7 @@ fn forest(cx: &Context, w: &Worst, prune: bool) -> Forest {
         let mut c = comp(entry);
         // No sample can exceed the sum of every hop's top slice: an entrypoint whose sum stays
         // within the budget cannot be over it, and is not estimated (most budgets have room).
-        let own = w.entry_hop(entry).cost_at(top_u, top_z);
+        let own = entry_hop(cx, entry).cost_at(top_u, top_z);
         if prune && (own + w.bound[c]) * (1.0 + BOUND_MARGIN) < budget.value.as_millis() {
             continue;
         }
@@ -630,7 +604,7 @@ fn estimates(cx: &Context, w: &Worst, prune: bool) -> Vec<(usize, f64)> {
             let service = &cx.model.services[si as usize];
             let node = cx.graph.service_node(si as usize);
             scratch.copy_from_slice(sums);
-            strata.add(&mut scratch, entry_seed(cx, node), &w.entry_hop(node));
+            strata.add(&mut scratch, entry_seed(cx, node), &entry_hop(cx, node));
             let p99 = p99_of(&mut scratch);
             let budget = service
                 .budget
@@ -644,7 +618,7 @@ fn estimates(cx: &Context, w: &Worst, prune: bool) -> Vec<(usize, f64)> {
     };
     let hop_into = |c: usize, sums: &mut Vec<f64>, strata: &mut Strata| {
         let e = w.next[c].expect("a child has a path onwards");
-        strata.add(sums, call_seed(cx, e), &w.hop(cx, e));
+        strata.add(sums, call_seed(cx, e), &hop(cx, e));
     };
     // Frames: a component, its sums, and the next child to visit with a copy.
     let mut stack: Vec<(usize, Vec<f64>, u32)> = Vec::new();
@@ -730,7 +704,7 @@ fn diagnostic(
     }
     // The hops that dominate: by p99 cost, the fewest (at most three) that make two thirds of
     // the sum. `None` is the entrypoint's own work.
-    let own_cost = w.entry_hop(entry).p99();
+    let own_cost = entry_hop(cx, entry).p99();
     let sum = own_cost + w.cost[start];
     let mut candidates: Vec<(f64, Option<EdgeIndex>)> = vec![(own_cost, None)];
     candidates.extend(top.hops().map(|(c, e)| (c, Some(e))));
@@ -751,7 +725,7 @@ fn diagnostic(
                 return format!("{name} itself (p99 {})", human(micros(cost)));
             };
             let who = cx.graph.name(cx.model, ends(cx, e).1);
-            match w.hop(cx, e).fan_out {
+            match hop(cx, e).fan_out {
                 1 => format!("{who} (p99 {})", human(micros(cost))),
                 k => format!("{who} (slowest of {k}, p99 {})", human(micros(cost))),
             }
@@ -802,7 +776,7 @@ fn diagnostic(
         .filter(|e| !edges.contains(e));
     for e in edges.iter().copied().chain(further) {
         let (a, b) = ends(cx, e);
-        let hop = w.hop(cx, e);
+        let hop = hop(cx, e);
         let mut label = format!(
             "{} → {}: p99 {}",
             cx.graph.name(cx.model, a),

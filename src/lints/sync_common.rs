@@ -5,7 +5,7 @@ use petgraph::graph::{EdgeIndex, NodeIndex};
 use rustc_hash::FxHashMap;
 
 use crate::graph::Edge;
-use crate::model::{Call, CallOptions, Duration, Latency, NodeKind};
+use crate::model::{Call, CallOptions, Duration, Spanned};
 
 use super::Context;
 
@@ -45,9 +45,15 @@ pub struct CallFacts {
     timeout: Vec<u64>,
     /// The calls with a `fan_out` (place among all calls → k); most calls have none.
     fan_out: FxHashMap<u32, u64>,
+    /// Per service and external (node index): the declared p50 and p99 in microseconds,
+    /// [`NO_TIMEOUT`] when not declared. Read in one pass in model order: callees come in no
+    /// order the model's memory follows, and each is a cache miss or two (the node, then its
+    /// boxed latency).
+    declared: Vec<[u64; 2]>,
 }
 
-/// A call without a timeout: durations are at most 10^18 microseconds.
+/// A call without a timeout, or a latency not declared: durations are at most 10^18
+/// microseconds.
 const NO_TIMEOUT: u64 = u64::MAX;
 
 impl CallFacts {
@@ -60,7 +66,16 @@ impl CallFacts {
             attempts: Vec::with_capacity(calls.len()),
             timeout: Vec::with_capacity(calls.len()),
             fan_out: FxHashMap::default(),
+            declared: Vec::with_capacity(cx.model.services.len() + cx.model.externals.len()),
         };
+        // Services and externals are the first nodes, in this order (see `Graph`).
+        let latencies = (cx.model.services.iter().map(|s| &s.latency))
+            .chain(cx.model.externals.iter().map(|x| &x.latency));
+        let micros = |d: &Option<Spanned<Duration>>| d.as_ref().map_or(NO_TIMEOUT, |d| d.value.0);
+        facts.declared.extend(latencies.map(|l| {
+            l.as_deref()
+                .map_or([NO_TIMEOUT; 2], |l| [micros(&l.p50), micros(&l.p99)])
+        }));
         for service in &cx.model.services {
             let name = service.name.value.as_bytes();
             let mut prefix = [0u8; 16];
@@ -94,13 +109,15 @@ impl CallFacts {
     /// those are read from the model.
     pub fn before(&self, cx: &Context, a: usize, b: usize) -> bool {
         let (ca, cb) = (self.caller[a] as usize, self.caller[b] as usize);
-        if ca != cb && self.prefix[ca] != self.prefix[cb] {
+        if ca == cb {
+            // A caller's calls are listed in the order of its list.
+            return a < b;
+        }
+        if self.prefix[ca] != self.prefix[cb] {
             return self.prefix[ca] < self.prefix[cb];
         }
-        let calls = cx.sync().all_calls();
-        let item = |k: usize| cx.graph.graph[calls[k].0].item;
         let name = |s: usize| -> &str { &cx.model.services[s].name.value };
-        (name(ca), item(a)) < (name(cb), item(b))
+        name(ca) < name(cb)
     }
 
     /// How long one attempt of call `k` waits.
@@ -112,6 +129,22 @@ impl CallFacts {
     /// How long call `k` may wait over all its attempts, `None` without a timeout.
     pub fn wait(&self, k: usize) -> Option<u64> {
         wait(self.timeout(k), self.attempts[k])
+    }
+
+    /// A service's or external's declared p50 and p99; `None` for any other node.
+    pub fn declared(&self, node: NodeIndex) -> [Option<Duration>; 2] {
+        let [p50, p99] = self
+            .declared
+            .get(node.index())
+            .copied()
+            .unwrap_or([NO_TIMEOUT; 2]);
+        let read = |t: u64| (t != NO_TIMEOUT).then_some(Duration(t));
+        [read(p50), read(p99)]
+    }
+
+    /// A service's or external's declared p99, 0 when undeclared.
+    pub fn p99(&self, node: NodeIndex) -> Duration {
+        self.declared(node)[1].unwrap_or(Duration(0))
     }
 
     /// Parallel calls per request of call `k` (1 when not set).
@@ -126,23 +159,6 @@ impl CallFacts {
 /// How long a call with this timeout may wait over its attempts, `None` without a timeout.
 pub fn wait(timeout: Option<Duration>, attempts: u64) -> Option<u64> {
     timeout.map(|t| t.0.saturating_mul(attempts))
-}
-
-/// The declared latency of a service or external.
-pub fn latency<'m>(cx: &Context<'m>, node: NodeIndex) -> Option<&'m Latency> {
-    let node = cx.graph.node_ref(node);
-    match node.kind {
-        NodeKind::Service => cx.model.services[node.index as usize].latency.as_deref(),
-        NodeKind::External => cx.model.externals[node.index as usize].latency.as_deref(),
-        _ => None,
-    }
-}
-
-/// The declared p99 of a service or external, 0 when undeclared.
-pub fn p99(cx: &Context, node: NodeIndex) -> Duration {
-    latency(cx, node)
-        .and_then(|l| l.p99.as_ref())
-        .map_or(Duration(0), |p| p.value)
 }
 
 /// A computed duration as a person writes it: `650ms`, `154.6ms`, `1.05s`, `3.02s`. Declared
@@ -240,6 +256,13 @@ services:
                 assert_eq!(facts.fan_out(c.at), fan_out);
             }
         }
+        // A caller's calls come in the order of its list (`before` relies on it).
+        assert!(
+            calls
+                .windows(2)
+                .all(|w| w[0].1 != w[1].1 || w[0].2 < w[1].2)
+        );
+        assert!(calls.windows(2).any(|w| w[0].1 == w[1].1));
         assert_eq!(calls.iter().filter(|c| facts.fan_out(c.0) == 3).count(), 1);
         assert_eq!(facts.attempts.iter().filter(|&&n| n == 5).count(), 1);
         let mut by_facts = calls.clone();
