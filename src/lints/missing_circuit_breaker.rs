@@ -31,16 +31,30 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             } else {
                 "no circuit breaker"
             };
-            let d = Diagnostic::new(
-                &META,
-                call.span,
-                format!("call from {from} to {to} has a timeout but no circuit breaker"),
-            )
-            .label(label)
-            .help(format!(
-                "when {to} is down, every request from {from} still waits {} and fails, and {to} gets no room to recover: add `circuit_breaker: {{ failure_rate: 50%, open_for: 30s }}` (or `circuit_breaker: true`) to this call, or `defaults: {{ calls: {{ circuit_breaker: true }} }}`",
-                timeout.value
-            ));
+            // Joined from their pieces: a large topology has these by the thousand (see
+            // S105's texts).
+            let timeout = timeout.value.to_string();
+            let message = [
+                "call from ",
+                from,
+                " to ",
+                to,
+                " has a timeout but no circuit breaker",
+            ];
+            let help = [
+                "when ",
+                to,
+                " is down, every request from ",
+                from,
+                " still waits ",
+                &timeout,
+                " and fails, and ",
+                to,
+                " gets no room to recover: add `circuit_breaker: { failure_rate: 50%, open_for: 30s }` (or `circuit_breaker: true`) to this call, or `defaults: { calls: { circuit_breaker: true } }`",
+            ];
+            let d = Diagnostic::new(&META, call.span, message.concat())
+                .label(label)
+                .help(help.concat());
             out.push(d.at_item(service, "calls", i));
         }
     }
