@@ -325,22 +325,27 @@ const UNVISITED: u32 = u32::MAX;
 impl SyncAnalysis {
     fn new(g: &Graph) -> SyncAnalysis {
         let nodes = g.graph.node_count();
-        let mut calls = Vec::new();
-        let mut call_start = Vec::with_capacity(nodes + 1);
-        for node in g.graph.node_indices() {
-            let start = calls.len();
-            call_start.push(start as u32);
-            calls.extend(
-                g.graph
-                    .edges_directed(node, Direction::Outgoing)
-                    .filter(|e| e.weight().kind == EdgeKind::Call)
-                    .map(|e| (e.id(), e.target())),
-            );
-            // petgraph lists a node's edges newest first; edges are added in the order of the
-            // caller's list, which is the order wanted.
-            calls[start..].sort_unstable_by_key(|&(e, _)| e);
+        // A counting sort of the call edges by caller, in one pass over petgraph's edge list
+        // rather than a walk along each node's linked list of edges (which also skips the
+        // node's other edges). Stable: a node's calls stay in the order they were added, which
+        // is the order of the caller's list.
+        let is_call = |e: &petgraph::graph::Edge<Edge>| e.weight.kind == EdgeKind::Call;
+        let mut call_start = vec![0u32; nodes + 1];
+        for e in g.graph.raw_edges().iter().filter(|e| is_call(e)) {
+            call_start[e.source().index() + 1] += 1;
         }
-        call_start.push(calls.len() as u32);
+        for i in 0..nodes {
+            call_start[i + 1] += call_start[i];
+        }
+        let mut calls = vec![(EdgeIndex::end(), NodeIndex::end()); call_start[nodes] as usize];
+        let mut place = call_start.clone();
+        for (i, e) in g.graph.raw_edges().iter().enumerate() {
+            if is_call(e) {
+                let at = &mut place[e.source().index()];
+                calls[*at as usize] = (EdgeIndex::new(i), e.target());
+                *at += 1;
+            }
+        }
         let mut sync = SyncAnalysis {
             component: vec![0; nodes],
             members: Vec::with_capacity(nodes),
