@@ -106,15 +106,17 @@ const PARALLEL_MIN_NODES: usize = 5_000;
 
 /// How rules are dealt to threads on large topologies (`examples/phases --rules` measures each):
 /// the first thread takes them from the front of the order, the others from the back. At the
-/// front, the rules that read the synchronous analysis, slowest first: the first of them
-/// computes it and the call facts, which cost as much as the rules that read them. At the back,
-/// taken first by the other threads, the costly rules that read neither, so that no thread waits
-/// for those analyses while there is other work; the rest in between. A thread that runs out
-/// takes what is left from its end, the cheap rules of the other side first.
-const SYNC_FRONT: &[&str] = &["S106", "S105", "S104", "S110", "S107", "S101"];
+/// front, the rules that read the synchronous analysis or the call facts built on it, slowest
+/// first: the first of them computes both, which cost as much as the rules that read them. At
+/// the back, taken first by the other threads, the costly rules that read neither, so that no
+/// thread waits for those analyses while there is other work; the rest in between. A thread
+/// that runs out takes what is left from its end, the cheap rules of the other side first.
+const SYNC_FRONT: &[&str] = &[
+    "S106", "S105", "S110", "S104", "S103", "S102", "S107", "S108", "S109", "S101",
+];
 /// The costly rules that read neither the synchronous analysis nor the call facts, slowest
 /// first (C301 computes the message flows that C302 reads).
-const OTHER_BACK: &[&str] = &["C301", "S103", "X501", "S102", "A205", "D402", "C302"];
+const OTHER_BACK: &[&str] = &["C301", "X501", "A205", "D402", "A202", "C302"];
 
 /// The order of [`SYNC_FRONT`], the rest, then [`OTHER_BACK`] from its end: indices in `rules`.
 fn dealing_order(rules: &[&Rule]) -> Vec<usize> {

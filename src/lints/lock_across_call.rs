@@ -4,7 +4,7 @@ use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 
 use super::Context;
 use super::identity::AtItem;
-use super::sync_common::attempts;
+use super::sync_common::{CallFacts, attempts};
 
 pub const META: RuleMeta = RuleMeta {
     code: "S109",
@@ -14,42 +14,34 @@ pub const META: RuleMeta = RuleMeta {
 };
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
-    for service in &cx.model.services {
-        let from = &service.name.value;
-        for (i, call) in service.calls.iter().enumerate() {
-            if !call
-                .options
-                .in_transaction
-                .as_ref()
-                .is_some_and(|t| t.value)
-            {
-                continue;
-            }
-            let to = &call.to.value;
-            let held = match &call.options.timeout {
-                Some(t) => {
-                    let n = attempts(&call.options);
-                    if n > 1 {
-                        format!("up to {} on each of {n} attempts", t.value)
-                    } else {
-                        format!("up to {}", t.value)
-                    }
+    let facts = cx.call_facts();
+    for k in (0..facts.count()).filter(|&k| facts.has(k, CallFacts::IN_TRANSACTION)) {
+        let (service, i) = facts.item(cx, k);
+        let (from, call) = (&service.name.value, &service.calls[i]);
+        let to = &call.to.value;
+        let held = match &call.options.timeout {
+            Some(t) => {
+                let n = attempts(&call.options);
+                if n > 1 {
+                    format!("up to {} on each of {n} attempts", t.value)
+                } else {
+                    format!("up to {}", t.value)
                 }
-                None => "with no timeout to end it".to_string(),
-            };
-            out.push(
-                Diagnostic::new(
-                    &META,
-                    call.span,
-                    format!("{from} holds a transaction open across its call to {to}"),
-                )
-                .label("transaction open during the call")
-                .help(format!(
-                    "the rows {from} locked stay locked and its connection stays checked out as long as {to} takes, {held}: call {to} before the transaction starts or after it commits and remove `in_transaction: true`; when the follow-up must not be lost, record it in the transaction through an outbox (`publishes: [{{ to: <channel>, via: outbox }}]`)"
-                ))
-                .at_item(service, "calls", i),
-            );
-        }
+            }
+            None => "with no timeout to end it".to_string(),
+        };
+        out.push(
+            Diagnostic::new(
+                &META,
+                call.span,
+                format!("{from} holds a transaction open across its call to {to}"),
+            )
+            .label("transaction open during the call")
+            .help(format!(
+                "the rows {from} locked stay locked and its connection stays checked out as long as {to} takes, {held}: call {to} before the transaction starts or after it commits and remove `in_transaction: true`; when the follow-up must not be lost, record it in the transaction through an outbox (`publishes: [{{ to: <channel>, via: outbox }}]`)"
+            ))
+            .at_item(service, "calls", i),
+        );
     }
 }
 

@@ -5,6 +5,7 @@ use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 
 use super::Context;
 use super::identity::AtItem;
+use super::sync_common::CallFacts;
 
 pub const META: RuleMeta = RuleMeta {
     code: "S103",
@@ -14,49 +15,44 @@ pub const META: RuleMeta = RuleMeta {
 };
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
-    for service in &cx.model.services {
-        let from = &service.name.value;
-        for (i, call) in service.calls.iter().enumerate() {
-            // A call without a timeout is S102's finding, not reported twice.
-            let Some(timeout) = &call.options.timeout else {
-                continue;
-            };
-            let breaker = call.options.circuit_breaker.as_ref();
-            if breaker.is_some_and(|b| b.value.enabled()) {
-                continue;
-            }
-            let to = &call.to.value;
-            let label = if breaker.is_some() {
-                "`circuit_breaker: false`"
-            } else {
-                "no circuit breaker"
-            };
-            // Joined from their pieces: a large topology has these by the thousand (see
-            // S105's texts).
-            let timeout = timeout.value.to_string();
-            let message = [
-                "call from ",
-                from,
-                " to ",
-                to,
-                " has a timeout but no circuit breaker",
-            ];
-            let help = [
-                "when ",
-                to,
-                " is down, every request from ",
-                from,
-                " still waits ",
-                &timeout,
-                " and fails, and ",
-                to,
-                " gets no room to recover: add `circuit_breaker: { failure_rate: 50%, open_for: 30s }` (or `circuit_breaker: true`) to this call, or `defaults: { calls: { circuit_breaker: true } }`",
-            ];
-            let d = Diagnostic::new(&META, call.span, message.concat())
-                .label(label)
-                .help(help.concat());
-            out.push(d.at_item(service, "calls", i));
-        }
+    let facts = cx.call_facts();
+    for k in 0..facts.count() {
+        // A call without a timeout is S102's finding, not reported twice.
+        let (Some(timeout), false) = (facts.timeout(k), facts.has(k, CallFacts::BREAKER)) else {
+            continue;
+        };
+        let (service, i) = facts.item(cx, k);
+        let call = &service.calls[i];
+        let (from, to) = (&*service.name.value, &*call.to.value);
+        let label = if call.options.circuit_breaker.is_some() {
+            "`circuit_breaker: false`"
+        } else {
+            "no circuit breaker"
+        };
+        // Joined from their pieces: a large topology has these by the thousand (see S105's).
+        let timeout = timeout.to_string();
+        let message = [
+            "call from ",
+            from,
+            " to ",
+            to,
+            " has a timeout but no circuit breaker",
+        ];
+        let help = [
+            "when ",
+            to,
+            " is down, every request from ",
+            from,
+            " still waits ",
+            &timeout,
+            " and fails, and ",
+            to,
+            " gets no room to recover: add `circuit_breaker: { failure_rate: 50%, open_for: 30s }` (or `circuit_breaker: true`) to this call, or `defaults: { calls: { circuit_breaker: true } }`",
+        ];
+        let d = Diagnostic::new(&META, call.span, message.concat())
+            .label(label)
+            .help(help.concat());
+        out.push(d.at_item(service, "calls", i));
     }
 }
 

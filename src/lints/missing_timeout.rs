@@ -40,21 +40,21 @@ fn suggested_timeout(cx: &Context, callee: &str) -> Duration {
 }
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
+    let facts = cx.call_facts();
+    for k in (0..facts.count()).filter(|&k| facts.timeout(k).is_none()) {
+        let (service, i) = facts.item(cx, k);
+        let (from, call) = (&service.name.value, &service.calls[i]);
+        let timeout = suggested_timeout(cx, &call.to.value);
+        let d = Diagnostic::new(&META, call.span, format!("call from {from} to {} has no timeout", call.to.value))
+            .label("no timeout")
+            .help(format!(
+                "without a timeout a slow {} holds {from}'s threads and connections until they run out: add `timeout: {timeout}` to this call (or `defaults: {{ calls: {{ timeout: {timeout} }} }}`)",
+                call.to.value
+            ));
+        out.push(d.at_item(service, "calls", i));
+    }
     for service in &cx.model.services {
         let from = &service.name.value;
-        for (i, call) in service.calls.iter().enumerate() {
-            if call.options.timeout.is_some() {
-                continue;
-            }
-            let timeout = suggested_timeout(cx, &call.to.value);
-            let d = Diagnostic::new(&META, call.span, format!("call from {from} to {} has no timeout", call.to.value))
-                .label("no timeout")
-                .help(format!(
-                    "without a timeout a slow {} holds {from}'s threads and connections until they run out: add `timeout: {timeout}` to this call (or `defaults: {{ calls: {{ timeout: {timeout} }} }}`)",
-                    call.to.value
-                ));
-            out.push(d.at_item(service, "calls", i));
-        }
         for (i, request) in service.requests.iter().enumerate() {
             if request.options.timeout.is_some() {
                 continue;

@@ -5,6 +5,7 @@ use crate::model::Batch;
 
 use super::Context;
 use super::identity::AtItem;
+use super::sync_common::CallFacts;
 
 pub const META: RuleMeta = RuleMeta {
     code: "S108",
@@ -14,33 +15,33 @@ pub const META: RuleMeta = RuleMeta {
 };
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
-    for service in &cx.model.services {
-        let from = &service.name.value;
-        for (i, call) in service.calls.iter().enumerate() {
-            let Some(batch) = call.options.batch.as_ref().filter(|b| b.value.enabled()) else {
-                continue;
-            };
-            let to = &call.to.value;
-            let (items, label) = match &batch.value {
-                Batch::Items(b) => (
-                    format!("{} items", b.items),
-                    format!("one call per item, {} in a row", b.items),
-                ),
-                Batch::Enabled(_) => ("items".to_string(), "one call per item".to_string()),
-            };
-            out.push(
-                Diagnostic::new(
-                    &META,
-                    call.span,
-                    format!("{from} calls {to} synchronously in a loop over {items}"),
-                )
-                .label(label)
-                .help(format!(
-                    "each item costs a round trip, one after another, while {from} holds a thread and {to} takes a wall of traffic from one client: publish the items to a queue that workers consume (`publishes: [{{ to: <jobs channel>, message: <message> }}]` on {from}, `consumes: [{{ from: <jobs channel>, idempotent: true }}]` on the worker), or give {to} a bulk operation that takes every item in one call and remove `batch:`"
-                ))
-                .at_item(service, "calls", i),
-            );
-        }
+    let facts = cx.call_facts();
+    for k in (0..facts.count()).filter(|&k| facts.has(k, CallFacts::BATCH)) {
+        let (service, i) = facts.item(cx, k);
+        let (from, call) = (&service.name.value, &service.calls[i]);
+        let Some(batch) = call.options.batch.as_ref() else {
+            continue;
+        };
+        let to = &call.to.value;
+        let (items, label) = match &batch.value {
+            Batch::Items(b) => (
+                format!("{} items", b.items),
+                format!("one call per item, {} in a row", b.items),
+            ),
+            Batch::Enabled(_) => ("items".to_string(), "one call per item".to_string()),
+        };
+        out.push(
+            Diagnostic::new(
+                &META,
+                call.span,
+                format!("{from} calls {to} synchronously in a loop over {items}"),
+            )
+            .label(label)
+            .help(format!(
+                "each item costs a round trip, one after another, while {from} holds a thread and {to} takes a wall of traffic from one client: publish the items to a queue that workers consume (`publishes: [{{ to: <jobs channel>, message: <message> }}]` on {from}, `consumes: [{{ from: <jobs channel>, idempotent: true }}]` on the worker), or give {to} a bulk operation that takes every item in one call and remove `batch:`"
+            ))
+            .at_item(service, "calls", i),
+        );
     }
 }
 

@@ -1,11 +1,11 @@
-//! What the synchronous rules (S103–S110) share: a call's attempts, a node's declared latency,
+//! What the synchronous rules (S102–S110) share: a call's attempts, a node's declared latency,
 //! the path of a call item, and a bounded way to show a path of calls in a message.
 
 use petgraph::graph::{EdgeIndex, NodeIndex};
 use rustc_hash::FxHashMap;
 
 use crate::graph::Edge;
-use crate::model::{Call, CallOptions, Duration, Spanned};
+use crate::model::{Call, CallOptions, Duration, Service, Spanned};
 
 use super::Context;
 
@@ -27,13 +27,15 @@ pub fn call<'m>(cx: &Context<'m>, edge: Edge) -> &'m Call {
     &cx.model.services[edge.owner as usize].calls[edge.item as usize]
 }
 
-/// What the synchronous rules that walk the call graph's condensation (S104, S106, S110) read of
-/// every call, gathered once into flat arrays. They visit calls component by component, in no
-/// order the model's memory follows: reading a call there costs a cache miss or two (the
-/// caller's list, then the item), and ties between paths were broken by comparing caller names,
-/// another miss each. Here a rule reads a call's facts at its place among all calls
-/// ([`SyncCall::at`](crate::graph::SyncCall::at)), beside the calls it walks. Kept small (20 bytes
-/// a call and 16 a service): the rules' memory adds to the model's.
+/// What the synchronous rules read of every call, gathered once into flat arrays. The rules
+/// that walk the call graph's condensation (S104, S105, S106, S110) visit calls component by
+/// component, in no order the model's memory follows: reading a call there costs a cache miss or
+/// two (the caller's list, then the item), and ties between paths were broken by comparing caller
+/// names, another miss each. The rules that look at one call at a time (S102, S103, S108, S109)
+/// read every call, 200 bytes apart, for a few of them. Here a rule reads a call's facts at its
+/// place among all calls ([`SyncCall::at`](crate::graph::SyncCall::at)), beside the calls it
+/// walks, and the model only for what it reports. Kept small (21 bytes a call, 16 a service and
+/// 16 a service or external): the rules' memory adds to the model's.
 pub struct CallFacts {
     /// Per call: the caller (a service index).
     caller: Vec<u32>,
@@ -43,6 +45,9 @@ pub struct CallFacts {
     pub attempts: Vec<u64>,
     /// Per call: how long one attempt waits in microseconds, [`NO_TIMEOUT`] without a timeout.
     timeout: Vec<u64>,
+    /// Per call: which of [`CallFacts::BREAKER`], [`CallFacts::BATCH`] and
+    /// [`CallFacts::IN_TRANSACTION`] it has.
+    flags: Vec<u8>,
     /// The calls with a `fan_out` (place among all calls → k); most calls have none.
     fan_out: FxHashMap<u32, u64>,
     /// Per service and external (node index): the declared p50 and p99 in microseconds,
@@ -65,6 +70,7 @@ impl CallFacts {
             prefix: Vec::with_capacity(cx.model.services.len()),
             attempts: Vec::with_capacity(calls.len()),
             timeout: Vec::with_capacity(calls.len()),
+            flags: Vec::with_capacity(calls.len()),
             fan_out: FxHashMap::default(),
             declared: Vec::with_capacity(cx.model.services.len() + cx.model.externals.len()),
         };
@@ -94,11 +100,53 @@ impl CallFacts {
             facts
                 .timeout
                 .push(timeout.map_or(NO_TIMEOUT, |t| t.value.0));
+            let on = |set: bool, flag: u8| if set { flag } else { 0 };
+            facts.flags.push(
+                on(
+                    options
+                        .circuit_breaker
+                        .as_ref()
+                        .is_some_and(|b| b.value.enabled()),
+                    Self::BREAKER,
+                ) | on(
+                    options.batch.as_ref().is_some_and(|b| b.value.enabled()),
+                    Self::BATCH,
+                ) | on(
+                    options.in_transaction.as_ref().is_some_and(|t| t.value),
+                    Self::IN_TRANSACTION,
+                ),
+            );
             if let Some(k_out) = &options.fan_out {
                 facts.fan_out.insert(k as u32, k_out.value);
             }
         }
         facts
+    }
+
+    /// A call with a circuit breaker that is on.
+    pub const BREAKER: u8 = 1;
+    /// A call made once per item of a batch (`batch:`, on).
+    pub const BATCH: u8 = 2;
+    /// A call made with a transaction open (`in_transaction: true`).
+    pub const IN_TRANSACTION: u8 = 4;
+
+    /// The number of calls: their places among all calls are `0..count()`.
+    pub fn count(&self) -> usize {
+        self.caller.len()
+    }
+
+    /// Whether call `k` has `flag`.
+    pub fn has(&self, k: usize, flag: u8) -> bool {
+        self.flags[k] & flag != 0
+    }
+
+    /// Call `k`'s caller and its place in the caller's `calls` list.
+    pub fn item<'m>(&self, cx: &Context<'m>, k: usize) -> (&'m Service, usize) {
+        let edge = cx.graph.graph[cx.sync().all_calls()[k].0];
+        (
+            &cx.model.services[self.caller[k] as usize],
+            edge.item as usize,
+        )
     }
 
     /// Whether call `a` comes before call `b` (both places among all calls) in an order that does
@@ -229,8 +277,8 @@ services:
     calls: [{ to: leaf, timeout: 2s, retries: 2 }, { to: leaf, fan_out: 3 }]
   checkout-service-eu-west:
     calls: [{ to: leaf, timeout: 100ms }]
-  b: { calls: [{ to: leaf }] }
-  a: { calls: [{ to: leaf, retries: 4 }] }
+  b: { calls: [{ to: leaf, circuit_breaker: true, batch: { items: 50 } }] }
+  a: { calls: [{ to: leaf, retries: 4, in_transaction: true, circuit_breaker: false }] }
   checkout-service-eu-west-a: { calls: [{ to: leaf }] }
   leaf: { latency: { p50: 5ms, p99: 40ms } }
 ";
@@ -244,7 +292,7 @@ services:
             for c in sync.calls_with(graph.service_node(si)) {
                 let edge = graph.graph[c.edge];
                 let name = loaded.model.services[si].name.value.to_string();
-                calls.push((c.at, name, edge.item));
+                calls.push((c.at, name.clone(), edge.item));
                 assert_eq!(facts.attempts[c.at], attempts(&call(&cx, edge).options));
                 let timeout = call(&cx, edge).options.timeout.as_ref().map(|t| t.value);
                 assert_eq!(facts.timeout(c.at), timeout);
@@ -254,6 +302,26 @@ services:
                     .as_ref()
                     .map_or(1, |k| k.value);
                 assert_eq!(facts.fan_out(c.at), fan_out);
+                let options = &call(&cx, edge).options;
+                let flags = [
+                    (
+                        CallFacts::BREAKER,
+                        options.circuit_breaker.as_ref().map(|b| b.value.enabled()),
+                    ),
+                    (
+                        CallFacts::BATCH,
+                        options.batch.as_ref().map(|b| b.value.enabled()),
+                    ),
+                    (
+                        CallFacts::IN_TRANSACTION,
+                        options.in_transaction.as_ref().map(|t| t.value),
+                    ),
+                ];
+                for (flag, set) in flags {
+                    assert_eq!(facts.has(c.at, flag), set == Some(true));
+                }
+                let (service, item) = facts.item(&cx, c.at);
+                assert_eq!((&*service.name.value, item), (&*name, edge.item as usize));
             }
         }
         // A caller's calls come in the order of its list (`before` relies on it).
@@ -264,6 +332,16 @@ services:
         );
         assert!(calls.windows(2).any(|w| w[0].1 == w[1].1));
         assert_eq!(calls.iter().filter(|c| facts.fan_out(c.0) == 3).count(), 1);
+        for flag in [
+            CallFacts::BREAKER,
+            CallFacts::BATCH,
+            CallFacts::IN_TRANSACTION,
+        ] {
+            assert_eq!(
+                (0..facts.count()).filter(|&k| facts.has(k, flag)).count(),
+                1
+            );
+        }
         assert_eq!(facts.attempts.iter().filter(|&&n| n == 5).count(), 1);
         let mut by_facts = calls.clone();
         by_facts.sort_by(|a, b| {
