@@ -299,15 +299,15 @@ fn check(args: CheckArgs) -> Result<ExitCode, Fatal> {
         })?;
         return Ok(finish(analysis, &config));
     }
-    let mut text = report::render(args.format, &report, color);
-    if args.quiet && args.format == Format::Human {
-        // The summary is the last line.
-        let body = text.trim_end_matches('\n');
-        text = body
-            .rsplit_once('\n')
-            .map(|(b, _)| format!("{b}\n"))
-            .unwrap_or_default();
+    if args.format == Format::Human {
+        // Written as it is made, its summary line last unless `--quiet`.
+        emit_with(args.output.as_deref(), |out| {
+            report::human::write(&report, color, report::human::WIDTH, !args.quiet, out)?;
+            out.write_all(counts.as_deref().unwrap_or_default().as_bytes())
+        })?;
+        return Ok(finish(analysis, &config));
     }
+    let mut text = report::render(args.format, &report, color);
     if let Some(counts) = counts.filter(|_| read_by_people) {
         text.push_str(&counts);
     }

@@ -88,7 +88,7 @@ pub fn summary(report: &Report) -> String {
 /// Renders a report in a format. `color` only affects the human format.
 pub fn render(format: Format, report: &Report, color: bool) -> String {
     match format {
-        Format::Human => human::render(report, color, 100),
+        Format::Human => human::render(report, color, human::WIDTH),
         Format::Concise => concise::render(report),
         Format::Json => json::render(report),
         Format::Sarif => sarif::render(report),
