@@ -195,6 +195,8 @@ pub struct SourceFile {
     /// Built on first use: parsing an ASCII file does not need it, so a large file's index is
     /// built on another thread while the file is parsed (`load::parse_document`).
     lines: OnceLock<LineIndex>,
+    /// The hash of a text set aside ([`SourceFile::set_text_aside`]), to know it again.
+    aside: Option<u64>,
 }
 
 impl SourceFile {
@@ -204,6 +206,7 @@ impl SourceFile {
             name,
             text,
             lines: OnceLock::new(),
+            aside: None,
         }
     }
 
@@ -227,6 +230,47 @@ impl SourceFile {
         self.text = String::new();
         true
     }
+
+    /// Frees the text as [`SourceFile::release_text`] does, keeping its hash, so that
+    /// [`SourceFile::restore_text`] can read it from the file again once the model is gone: for
+    /// reports that show source lines, at 100k services the text is 31 MB held while the rules
+    /// run, where memory peaks.
+    pub fn set_text_aside(&mut self) -> bool {
+        let hash = text_hash(&self.text);
+        let released = self.release_text();
+        if released {
+            self.aside = Some(hash);
+        }
+        released
+    }
+
+    /// Reads a text set aside from the file again. The file must still hold the text that was
+    /// checked, or the report would show other lines than the findings were made from:
+    /// otherwise the text stays empty and the error says why.
+    pub fn restore_text(&mut self) -> Result<(), String> {
+        let Some(hash) = self.aside.take() else {
+            return Ok(());
+        };
+        let changed = || format!("{} changed while it was checked", self.name);
+        let bytes = std::fs::read(&self.path).map_err(|e| format!("{}: {e}", self.name))?;
+        if bytes.len() != self.lines().len as usize {
+            return Err(changed());
+        }
+        let text = String::from_utf8(bytes).map_err(|_| changed())?;
+        if text_hash(&text) != hash {
+            return Err(changed());
+        }
+        self.text = text;
+        Ok(())
+    }
+}
+
+/// A 64-bit hash of a text, to tell whether a file still holds it.
+fn text_hash(text: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = rustc_hash::FxHasher::default();
+    hasher.write(text.as_bytes());
+    hasher.finish()
 }
 
 /// All files of one topology.
@@ -292,6 +336,32 @@ mod tests {
         // Text beyond ASCII needs its characters counted: it is kept.
         let mut wide = SourceFile::new("w.yaml".into(), "w.yaml".into(), "é: 1\n".into());
         assert!(!wide.release_text());
+        assert_eq!(wide.text, "é: 1\n");
+    }
+
+    #[test]
+    fn a_text_set_aside_comes_back_from_its_file_unless_the_file_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.topology.yaml");
+        let text = "a: 1\nbb: 2\n";
+        std::fs::write(&path, text).unwrap();
+        let mut file = SourceFile::new(path.clone(), "t.topology.yaml".into(), text.into());
+        assert!(file.set_text_aside());
+        assert!(file.text.is_empty());
+        assert_eq!(file.restore_text(), Ok(()));
+        assert_eq!(file.text, text);
+        // The same length, another text: not shown.
+        assert!(file.set_text_aside());
+        std::fs::write(&path, "a: 2\nbb: 2\n").unwrap();
+        let changed = Err("t.topology.yaml changed while it was checked".to_string());
+        assert_eq!(file.restore_text(), changed);
+        assert!(file.text.is_empty());
+        // Nothing set aside, nothing read.
+        assert_eq!(file.restore_text(), Ok(()));
+        // A text beyond ASCII is kept, as by `release_text`.
+        let mut wide = SourceFile::new(path, "w.yaml".into(), "é: 1\n".into());
+        assert!(!wide.set_text_aside());
+        assert_eq!(wide.restore_text(), Ok(()));
         assert_eq!(wide.text, "é: 1\n");
     }
 

@@ -196,14 +196,16 @@ fn placeable(sources: &Sources, d: &Diagnostic) -> bool {
         .chain(d.related.iter().map(|r| r.span))
         .all(|span| {
             let text = &sources.get(span.file).text;
-            [span.start, span.end].into_iter().all(|offset| {
-                let before = text.as_bytes().get(..offset as usize).unwrap_or_default();
-                let line_start = before
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map_or(0, |i| i + 1);
-                before.len() - line_start <= MAX_COLUMN
-            })
+            // A file whose text could not be read again shows no lines.
+            span.end as usize <= text.len()
+                && [span.start, span.end].into_iter().all(|offset| {
+                    let before = text.as_bytes().get(..offset as usize).unwrap_or_default();
+                    let line_start = before
+                        .iter()
+                        .rposition(|&b| b == b'\n')
+                        .map_or(0, |i| i + 1);
+                    before.len() - line_start <= MAX_COLUMN
+                })
         })
 }
 
