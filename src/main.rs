@@ -10,6 +10,7 @@ use topolint::config::{Config, FailOn};
 use topolint::diagnostic::RuleMeta;
 use topolint::lints::RULES;
 use topolint::load::{self, Limits};
+use topolint::report::sarif::SourceRoot;
 use topolint::report::{self, Format, Report};
 
 #[derive(Parser)]
@@ -304,10 +305,11 @@ fn check(args: CheckArgs) -> Result<ExitCode, Fatal> {
     if let Some(counts) = counts.as_ref().filter(|_| !read_by_people) {
         eprint!("{counts}");
     }
-    if args.format == Format::Json {
-        // The largest report, written as it is made rather than held whole in memory.
-        emit_with(args.output.as_deref(), |out| {
-            report::json::write(&report, out)
+    if matches!(args.format, Format::Json | Format::Sarif) {
+        // The largest reports, written as they are made rather than held whole in memory.
+        emit_with(args.output.as_deref(), |out| match args.format {
+            Format::Sarif => report::sarif::write_with_root(&report, &SourceRoot::discover(), out),
+            _ => report::json::write(&report, out),
         })?;
         return Ok(finish(analysis, &config));
     }

@@ -410,3 +410,39 @@ fn the_command_line_writes_uris_relative_to_the_repository_root() {
         assert_eq!(location["uri"], "a%20b/small.topology.yaml");
     }
 }
+
+#[test]
+fn the_streamed_log_is_the_log_pretty_printed_whole() {
+    // The log is written result by result; its bytes are those of serde_json's pretty printing
+    // of the whole log (keys sorted), with results, with suppressed ones, and with none.
+    let texts = [
+        "topolint: 1\nservices:\n  web: { calls: [{ to: api }] }\n  api: {}\n",
+        "topolint: 1\nservices:\n  web: { calls: [{ to: api }] }\n  api: {}\nallow:\n  - { rule: S102, reason: legacy }\n",
+        "topolint: 1\nservices:\n  web: {}\n",
+    ];
+    for (i, text) in texts.into_iter().enumerate() {
+        let analysis = check_text(text);
+        let shape = (
+            analysis.diagnostics.is_empty(),
+            analysis.suppressed.is_empty(),
+        );
+        assert_eq!(
+            shape,
+            [(false, true), (true, false), (true, true)][i],
+            "{text}"
+        );
+        let report = Report {
+            sources: &analysis.loaded.sources,
+            diagnostics: &analysis.diagnostics,
+            suppressed: &analysis.suppressed,
+        };
+        let written = sarif::render_with_root(&report, &SourceRoot::at(&root()));
+        let whole: Value = serde_json::from_str(&written).unwrap();
+        let count = analysis.diagnostics.len() + analysis.suppressed.len();
+        assert_eq!(results(&whole).len(), count);
+        assert_eq!(
+            written,
+            serde_json::to_string_pretty(&whole).unwrap() + "\n"
+        );
+    }
+}

@@ -8,6 +8,7 @@
 //! with an in-source suppression, so that code scanning closes their alerts. File URIs are
 //! relative to the repository root, named `%SRCROOT%` in `originalUriBaseIds`.
 
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -353,21 +354,17 @@ impl Results<'_> {
 
 /// The SARIF log of a report, with URIs relative to `root`.
 pub fn render_with_root(report: &Report, root: &SourceRoot) -> String {
-    let mut results = Results {
-        sources: report.sources,
-        root,
-        seen: Default::default(),
-    };
-    let mut list: Vec<Value> = report
-        .diagnostics
-        .iter()
-        .map(|d| results.result(d))
-        .collect();
-    for s in report.suppressed {
-        let mut result = results.result(&s.diagnostic);
-        result["suppressions"] = json!([{ "kind": "inSource", "justification": s.reason }]);
-        list.push(result);
-    }
+    let mut out = Vec::new();
+    write_with_root(report, root, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("the log is text")
+}
+
+/// Writes the SARIF log of a report to `out`, each result as it is made: the log as one value
+/// took 700 MB for the 16,897 findings of 100k services. The bytes are those of the whole log
+/// pretty-printed: the log around its results is printed with no results and cut where they go,
+/// and each result is printed alone and indented to its depth (a string's line breaks are
+/// escaped, so every line of it is a line of the log).
+pub fn write_with_root(report: &Report, root: &SourceRoot, out: &mut dyn Write) -> io::Result<()> {
     let log = json!({
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -388,12 +385,46 @@ pub fn render_with_root(report: &Report, root: &SourceRoot) -> String {
                 },
             },
             "columnKind": "unicodeCodePoints",
-            "results": list,
+            "results": [],
         }],
     });
-    let mut out = serde_json::to_string_pretty(&log).expect("the log serializes");
-    out.push('\n');
-    out
+    let frame = serde_json::to_string_pretty(&log)?;
+    // Keys are quoted and a string's quotes escaped: the key is found only where it is one.
+    const KEY: &str = "\"results\": [";
+    let at = frame.find(KEY).expect("the log has its results key") + KEY.len();
+    let line_start = frame[..at].rfind('\n').map_or(0, |i| i + 1);
+    let indent = " ".repeat(frame[line_start..].len() - frame[line_start..].trim_start().len());
+    let item_indent = format!("{indent}  ");
+    out.write_all(&frame.as_bytes()[..at])?;
+    let mut results = Results {
+        sources: report.sources,
+        root,
+        seen: Default::default(),
+    };
+    let all = report.diagnostics.iter().map(|d| (d, None));
+    let suppressed = report.suppressed.iter().map(|s| (&s.diagnostic, Some(s)));
+    let mut any = false;
+    for (d, suppression) in all.chain(suppressed) {
+        let mut result = results.result(d);
+        if let Some(s) = suppression {
+            result["suppressions"] = json!([{ "kind": "inSource", "justification": s.reason }]);
+        }
+        out.write_all(if any { b",\n" } else { b"\n" })?;
+        any = true;
+        for (i, line) in serde_json::to_string_pretty(&result)?.lines().enumerate() {
+            if i > 0 {
+                out.write_all(b"\n")?;
+            }
+            out.write_all(item_indent.as_bytes())?;
+            out.write_all(line.as_bytes())?;
+        }
+    }
+    if any {
+        write!(out, "\n{indent}")?;
+    }
+    // The list's `]` and the rest of the log.
+    out.write_all(&frame.as_bytes()[at..])?;
+    out.write_all(b"\n")
 }
 
 /// The SARIF log of a report, with URIs relative to the repository around the working directory.
