@@ -23,11 +23,19 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             kind: NodeKind::Datastore,
             index: i as u32,
         });
-        let mut writes: Vec<_> = cx
-            .graph
-            .edges_of(node, Direction::Incoming, EdgeKind::Write)
-            .map(|(_, _, edge)| edge)
-            .collect();
+        let writes = || {
+            cx.graph
+                .edges_of(node, Direction::Incoming, EdgeKind::Write)
+        };
+        // Most datastores have one writer: they are passed over without a list or a name read.
+        let mut owners = writes().map(|(_, _, edge)| edge.owner);
+        let Some(first) = owners.next() else {
+            continue;
+        };
+        if owners.all(|owner| owner == first) {
+            continue;
+        }
+        let mut writes: Vec<_> = writes().map(|(_, _, edge)| edge).collect();
         // By writer name, not declaration order: the message reads the same however the
         // services are ordered or split between files.
         writes.sort_unstable_by_key(|e| (&cx.model.services[e.owner as usize].name.value, e.item));
