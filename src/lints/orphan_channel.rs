@@ -22,23 +22,25 @@ const READS: [EdgeKind; 2] = [EdgeKind::Consume, EdgeKind::Reply];
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     for (i, channel) in cx.model.channels.iter().enumerate() {
         let node = cx.graph.channel_node(i);
+        // Whether any edge of these kinds meets the channel: the services at the other end are
+        // listed only for a finding (most channels have both sides).
+        let any = |direction: Direction, kinds: &[EdgeKind]| {
+            kinds
+                .iter()
+                .any(|&kind| cx.graph.edges_of(node, direction, kind).next().is_some())
+        };
+        let named = |direction, kinds| names(cx, &neighbours(cx, node, direction, kinds));
         // The broker feeds a dead letter and people read it: its edges say nothing.
-        if cx
-            .graph
-            .edges_of(node, Direction::Incoming, EdgeKind::DeadLetter)
-            .next()
-            .is_some()
-        {
+        if any(Direction::Incoming, &[EdgeKind::DeadLetter]) {
             continue;
         }
-        let writers = neighbours(cx, node, Direction::Incoming, &WRITES);
-        let readers = neighbours(cx, node, Direction::Outgoing, &READS);
         let name = &channel.name.value;
-        let (message, label, edges, help) = match (writers.is_empty(), readers.is_empty()) {
-            (false, true) => (
+        let written = any(Direction::Incoming, &WRITES);
+        let (message, label, edges, help) = match (written, any(Direction::Outgoing, &READS)) {
+            (true, false) => (
                 format!(
                     "channel {name} is published to by {}, but no service consumes it",
-                    names(cx, &writers)
+                    named(Direction::Incoming, &WRITES)
                 ),
                 "never read",
                 edge_spans(cx, node, Direction::Incoming, &WRITES, "published here"),
@@ -46,10 +48,10 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                     "fire-and-forget never learns that nobody listens, so these messages are lost: add the consumer with `consumes: [{{ from: {name} }}]`, or remove the publish and the channel"
                 ),
             ),
-            (true, false) => (
+            (false, true) => (
                 format!(
                     "channel {name} is consumed by {}, but no service publishes to it",
-                    names(cx, &readers)
+                    named(Direction::Outgoing, &READS)
                 ),
                 "never written",
                 edge_spans(cx, node, Direction::Outgoing, &READS, "read here"),
