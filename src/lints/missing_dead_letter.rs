@@ -18,7 +18,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let name = &channel.name.value;
-        let path = format!("channels.{name}");
+        let path = || format!("channels.{name}");
         match &channel.dead_letter {
             Some(_) if !channel.dead_letter_none() => {}
             Some(none) => {
@@ -30,7 +30,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                         .label("no dead letter and no reason")
                         .related(none.span, "declared here")
                         .help("say why losing or blocking on a poison message is acceptable: add `reason: <why>` to the channel, or name a dead-letter channel")
-                        .path(path),
+                        .path(path()),
                 );
             }
             None => out.push(
@@ -39,7 +39,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                     .help(format!(
                         "a message that always fails is retried forever, blocking the channel, or dropped: add `dead_letter: {name}-dlq` and define that channel with `alerts: {{ depth: 1 }}`, or `dead_letter: none` with a `reason:`"
                     ))
-                    .path(path),
+                    .path(path()),
             ),
         }
     }
