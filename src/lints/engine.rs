@@ -83,8 +83,9 @@ pub fn lint_on(model: &Model, graph: &Graph, config: &RuleConfig, threads: usize
         .iter()
         .filter(|r| r.check.is_some() && config.is_enabled(r.meta.code))
         .collect();
-    let mut found = Vec::new();
-    for (rule, mut diagnostics) in rules.iter().zip(run_rules(&cx, &rules, threads)) {
+    let ran = run_rules(&cx, &rules, threads);
+    let mut found = Vec::with_capacity(ran.iter().map(Vec::len).sum());
+    for (rule, mut diagnostics) in rules.iter().zip(ran) {
         // An override applies to every finding of the rule, whatever severity it chose.
         if let Some(&severity) = config.severity.get(rule.meta.code) {
             for d in &mut diagnostics {
@@ -96,6 +97,13 @@ pub fn lint_on(model: &Model, graph: &Graph, config: &RuleConfig, threads: usize
     let mut outcome = suppress(model, found, config);
     diagnostic::sort(&mut outcome.diagnostics);
     diagnostic::sort_by_key(&mut outcome.suppressed, |s| &s.diagnostic);
+    if threads > 1 {
+        // The shared analyses of a large topology are megabytes of blocks of their own, and
+        // unmapping them took 5 ms at 100k services that the report need not wait for: a
+        // thread of their own frees them.
+        let owned = (cx.sync.into_inner(), cx.facts.into_inner());
+        let _ = std::thread::Builder::new().spawn(move || drop(owned));
+    }
     outcome
 }
 
