@@ -305,19 +305,16 @@ fn check(args: CheckArgs) -> Result<ExitCode, Fatal> {
     if let Some(counts) = counts.as_ref().filter(|_| !read_by_people) {
         eprint!("{counts}");
     }
-    if matches!(args.format, Format::Json | Format::Sarif) {
-        // The largest reports, written as they are made rather than held whole in memory.
+    if matches!(args.format, Format::Json | Format::Sarif | Format::Human) {
+        // The large reports, written as they are made rather than held whole in memory; the
+        // human one ends with its summary line (unless `--quiet`) and the counts.
         emit_with(args.output.as_deref(), |out| match args.format {
+            Format::Json => report::json::write(&report, out),
             Format::Sarif => report::sarif::write_with_root(&report, &SourceRoot::discover(), out),
-            _ => report::json::write(&report, out),
-        })?;
-        return Ok(finish(analysis, &config));
-    }
-    if args.format == Format::Human {
-        // Written as it is made, its summary line last unless `--quiet`.
-        emit_with(args.output.as_deref(), |out| {
-            report::human::write(&report, color, report::human::WIDTH, !args.quiet, out)?;
-            out.write_all(counts.as_deref().unwrap_or_default().as_bytes())
+            _ => {
+                report::human::write(&report, color, report::human::WIDTH, !args.quiet, out)?;
+                out.write_all(counts.as_deref().unwrap_or_default().as_bytes())
+            }
         })?;
         return Ok(finish(analysis, &config));
     }

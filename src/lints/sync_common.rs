@@ -43,7 +43,7 @@ pub struct CallFacts {
     prefix: Vec<[u64; 2]>,
     /// Per call: attempts, `retries + 1`.
     pub attempts: Vec<u64>,
-    /// Per call: how long one attempt waits in microseconds, [`NO_TIMEOUT`] without a timeout.
+    /// Per call: how long one attempt waits in microseconds, [`ABSENT`] without a timeout.
     timeout: Vec<u64>,
     /// Per call: which of [`CallFacts::BREAKER`], [`CallFacts::BATCH`] and
     /// [`CallFacts::IN_TRANSACTION`] it has.
@@ -51,15 +51,15 @@ pub struct CallFacts {
     /// The calls with a `fan_out` (place among all calls → k); most calls have none.
     fan_out: FxHashMap<u32, u64>,
     /// Per service and external (node index): the declared p50 and p99 in microseconds,
-    /// [`NO_TIMEOUT`] when not declared. Read in one pass in model order: callees come in no
+    /// [`ABSENT`] when not declared. Read in one pass in model order: callees come in no
     /// order the model's memory follows, and each is a cache miss or two (the node, then its
     /// boxed latency).
     declared: Vec<[u64; 2]>,
 }
 
-/// A call without a timeout, or a latency not declared: durations are at most 10^18
-/// microseconds.
-const NO_TIMEOUT: u64 = u64::MAX;
+/// A duration not given (a call without a timeout, a latency not declared): durations are at
+/// most 10^18 microseconds.
+const ABSENT: u64 = u64::MAX;
 
 impl CallFacts {
     pub fn new(cx: &Context) -> CallFacts {
@@ -77,10 +77,10 @@ impl CallFacts {
         // Services and externals are the first nodes, in this order (see `Graph`).
         let latencies = (cx.model.services.iter().map(|s| &s.latency))
             .chain(cx.model.externals.iter().map(|x| &x.latency));
-        let micros = |d: &Option<Spanned<Duration>>| d.as_ref().map_or(NO_TIMEOUT, |d| d.value.0);
+        let micros = |d: &Option<Spanned<Duration>>| d.as_ref().map_or(ABSENT, |d| d.value.0);
         facts.declared.extend(latencies.map(|l| {
             l.as_deref()
-                .map_or([NO_TIMEOUT; 2], |l| [micros(&l.p50), micros(&l.p99)])
+                .map_or([ABSENT; 2], |l| [micros(&l.p50), micros(&l.p99)])
         }));
         for service in &cx.model.services {
             let name = service.name.value.as_bytes();
@@ -97,25 +97,22 @@ impl CallFacts {
             facts.caller.push(edge.owner);
             facts.attempts.push(attempts(options));
             let timeout = options.timeout.as_ref();
-            facts
-                .timeout
-                .push(timeout.map_or(NO_TIMEOUT, |t| t.value.0));
-            let on = |set: bool, flag: u8| if set { flag } else { 0 };
-            facts.flags.push(
-                on(
-                    options
-                        .circuit_breaker
-                        .as_ref()
-                        .is_some_and(|b| b.value.enabled()),
-                    Self::BREAKER,
-                ) | on(
-                    options.batch.as_ref().is_some_and(|b| b.value.enabled()),
-                    Self::BATCH,
-                ) | on(
-                    options.in_transaction.as_ref().is_some_and(|t| t.value),
-                    Self::IN_TRANSACTION,
-                ),
-            );
+            facts.timeout.push(timeout.map_or(ABSENT, |t| t.value.0));
+            let mut flags = 0;
+            if options
+                .circuit_breaker
+                .as_ref()
+                .is_some_and(|b| b.value.enabled())
+            {
+                flags |= Self::BREAKER;
+            }
+            if options.batch.as_ref().is_some_and(|b| b.value.enabled()) {
+                flags |= Self::BATCH;
+            }
+            if options.in_transaction.as_ref().is_some_and(|t| t.value) {
+                flags |= Self::IN_TRANSACTION;
+            }
+            facts.flags.push(flags);
             if let Some(k_out) = &options.fan_out {
                 facts.fan_out.insert(k as u32, k_out.value);
             }
@@ -171,7 +168,7 @@ impl CallFacts {
     /// How long one attempt of call `k` waits.
     pub fn timeout(&self, k: usize) -> Option<Duration> {
         let t = self.timeout[k];
-        (t != NO_TIMEOUT).then_some(Duration(t))
+        (t != ABSENT).then_some(Duration(t))
     }
 
     /// How long call `k` may wait over all its attempts, `None` without a timeout.
@@ -185,8 +182,8 @@ impl CallFacts {
             .declared
             .get(node.index())
             .copied()
-            .unwrap_or([NO_TIMEOUT; 2]);
-        let read = |t: u64| (t != NO_TIMEOUT).then_some(Duration(t));
+            .unwrap_or([ABSENT; 2]);
+        let read = |t: u64| (t != ABSENT).then_some(Duration(t));
         [read(p50), read(p99)]
     }
 
