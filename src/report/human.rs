@@ -9,6 +9,7 @@ use miette::{
 };
 
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::parallel;
 use crate::source::{SourceFile, Sources, Span};
 
 use super::Report;
@@ -219,10 +220,13 @@ pub fn render(report: &Report, color: bool, width: usize) -> String {
     String::from_utf8(out).expect("the report is text")
 }
 
-/// Findings rendered per block: a block is shared between the machine's cores and written out
-/// before the next is rendered, so that a large report is never held whole (at 100k services
-/// it is 13 MB of text, and miette takes about 30 µs a finding).
+/// Findings rendered per block: a block is written out before the next is rendered, so that a
+/// large report is never held whole (at 100k services it is 13 MB of text).
 const BLOCK: usize = 1024;
+
+/// Blocks of at least this many findings are rendered in two halves at once: miette takes about
+/// 30 µs a finding, and a thread costs less than a few of them.
+const PARALLEL_MIN: usize = 256;
 
 /// Writes the report to `out` as [`render`] makes it, the summary line last when `summary`.
 pub fn write(
@@ -232,33 +236,10 @@ pub fn write(
     summary: bool,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let threads = if report.diagnostics.len() < BLOCK {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    };
     for block in report.diagnostics.chunks(BLOCK) {
-        let parts: Vec<&[Diagnostic]> = block.chunks(block.len().div_ceil(threads)).collect();
-        let rendered: Vec<String> = if parts.len() == 1 {
-            vec![render_part(report.sources, parts[0], color, width)]
-        } else {
-            std::thread::scope(|scope| {
-                let helpers: Vec<_> = parts[1..]
-                    .iter()
-                    .map(|&part| {
-                        scope.spawn(move || render_part(report.sources, part, color, width))
-                    })
-                    .collect();
-                let mut rendered = vec![render_part(report.sources, parts[0], color, width)];
-                for helper in helpers {
-                    match helper.join() {
-                        Ok(text) => rendered.push(text),
-                        Err(panic) => std::panic::resume_unwind(panic),
-                    }
-                }
-                rendered
-            })
-        };
+        let rendered = parallel::in_halves(block, PARALLEL_MIN, |part| {
+            vec![render_part(report.sources, part, color, width)]
+        });
         for text in rendered {
             out.write_all(text.as_bytes())?;
         }
@@ -298,7 +279,7 @@ mod tests {
     #[test]
     fn a_report_of_many_blocks_reads_as_one_rendered_in_order() {
         // Every service calls `leaf` without a timeout: one S102 finding each, over two blocks
-        // and a part, each block shared between threads.
+        // and a part, each rendered in two halves.
         let mut yaml = String::from("topolint: 1\nservices:\n  leaf: {}\n");
         for i in 0..BLOCK * 2 + 100 {
             yaml.push_str(&format!("  s{i:05}: {{ calls: [{{ to: leaf }}] }}\n"));
