@@ -238,6 +238,8 @@ fn human_output_is_plain_when_not_a_terminal_and_ends_with_a_summary() {
     );
     assert!(text.contains("error[S102 missing-timeout]"));
     assert!(text.contains("t.topology.yaml:4:13"));
+    // The file's text, set aside while the rules ran, is back for the source lines.
+    assert!(text.contains("4 │     calls: [{ to: api }]"), "{text}");
     assert!(text.trim_end().ends_with("1 error in 1 file"), "{text}");
     let quiet = stdout(&topolint(dir.path(), &["check", "--quiet"]));
     assert!(!quiet.contains("1 error in 1 file"));
