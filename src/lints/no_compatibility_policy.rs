@@ -44,9 +44,9 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         let all = &mut enforced[id as usize];
         *all = Some(all.unwrap_or(true) && registered);
     };
-    for (ci, ids) in flows.carried.iter().enumerate() {
-        for &id in ids {
-            carries(id, registered[ci]);
+    for (ci, &registered) in registered.iter().enumerate() {
+        for &id in flows.carried(ci) {
+            carries(id, registered);
         }
     }
     // A consume that names its message reads it from its channel too.
