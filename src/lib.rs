@@ -42,10 +42,7 @@ impl Analysis {
     pub fn has_load_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_load_error)
     }
-}
 
-/// Lints a loaded topology, unless it failed to load.
-impl Analysis {
     /// Gives the model's and the graph's memory back before a report that needs the files'
     /// text again (see [`model::Model::release`]); the findings and the sources stay.
     pub fn release_model(&mut self) {
@@ -54,6 +51,7 @@ impl Analysis {
     }
 }
 
+/// Lints a loaded topology, unless it failed to load.
 pub fn analyze(mut loaded: Loaded, rules: &RuleConfig) -> Analysis {
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     if diagnostics.iter().any(Diagnostic::is_load_error) {
