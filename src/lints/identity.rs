@@ -8,6 +8,7 @@
 //! very items changes.
 
 use crate::diagnostic::Diagnostic;
+use crate::graph::Edge;
 use crate::model::{Model, Service};
 
 /// Fills `identity` from `path` for every diagnostic that has a path and no identity yet.
@@ -22,19 +23,21 @@ pub fn fill(model: &Model, diagnostics: &mut [Diagnostic]) {
 /// Places a finding at an item of a service's list: its path and, at once, its identity. Every
 /// rule that reports a list item has the service at hand; [`fill`] would find it again by name,
 /// a lookup and a cache miss per finding (a third of S105's time on a large topology).
-pub trait AtItem {
+pub trait AtItem: Sized {
     /// Placed at item `index` of `service`'s list `list` (`services.web.calls[2]`).
     fn at_item(self, service: &Service, list: &str, index: usize) -> Self;
+
+    /// Placed at the `calls` item that made call edge `edge`.
+    fn at_call(self, model: &Model, edge: Edge) -> Self {
+        let service = &model.services[edge.owner as usize];
+        self.at_item(service, "calls", edge.item as usize)
+    }
 }
 
 impl AtItem for Diagnostic {
     fn at_item(self, service: &Service, list: &str, index: usize) -> Diagnostic {
-        let name = &*service.name.value;
         let mut number = itoa::Buffer::new();
-        // Joined from their pieces in one allocation: every finding of a list item comes here
-        // (17k at 100k services), and `format!`'s machinery costs more than the copying.
-        let path = ["services.", name, ".", list, "[", number.format(index), "]"].concat();
-        let d = self.path(path);
+        let d = self.path(item_path(service, list, &[number.format(index)]));
         match item_identity(service, list, index) {
             Some(identity) => d.identity(identity),
             None => d,
@@ -42,30 +45,26 @@ impl AtItem for Diagnostic {
     }
 }
 
+/// `services.<name>.<list>[<key>]`, the key given in pieces. Joined in one allocation: every
+/// finding of a list item comes here twice (17k at 100k services), and `format!`'s machinery
+/// cost more than the copying.
+fn item_path(service: &Service, list: &str, key: &[&str]) -> String {
+    let head = ["services.", &service.name.value, ".", list, "["];
+    let pieces = || head.iter().chain(key).chain(&["]"]);
+    let mut path = String::with_capacity(pieces().map(|p| p.len()).sum());
+    pieces().for_each(|p| path.push_str(p));
+    path
+}
+
 /// `services.<name>.<list>[<key>]` for item `index` of `service`'s list.
 fn item_identity(service: &Service, list: &str, index: usize) -> Option<String> {
     let (prefix, target, repeat) = item_key(service, list, index)?;
     let mut number = itoa::Buffer::new();
-    let (hash, repeat) = match repeat {
-        1 => ("", ""),
-        n => ("#", number.format(n)),
+    let key = match repeat {
+        1 => [prefix, target, "", ""],
+        n => [prefix, target, "#", number.format(n)],
     };
-    let name = &*service.name.value;
-    Some(
-        [
-            "services.",
-            name,
-            ".",
-            list,
-            "[",
-            prefix,
-            target,
-            hash,
-            repeat,
-            "]",
-        ]
-        .concat(),
-    )
+    Some(item_path(service, list, &key))
 }
 
 /// The identity of a path: list indexes under `services.<name>` become the item's target; any
@@ -88,34 +87,38 @@ fn keyed(model: &Model, path: &str) -> Option<String> {
     Some(identity)
 }
 
-/// `to=orders`, `from=events`, a datastore's name, as (prefix, target, n): the item is the n-th
-/// of its list with that target (`#n` when n > 1).
+/// The key of item `index` of a list in pieces: `to=` and `orders` for `to: orders` (`from=` for
+/// a consume, nothing before a datastore's name), and the item's rank n among the list's items
+/// with that target (the key reads `#n` when n > 1).
 fn item_key<'s>(
     service: &'s Service,
     list: &str,
     index: usize,
 ) -> Option<(&'static str, &'s str, usize)> {
-    match list {
-        "calls" => key_of(&service.calls, index, "to=", |c| &c.to.value),
-        "requests" => key_of(&service.requests, index, "to=", |r| &r.to.value),
-        "publishes" => key_of(&service.publishes, index, "to=", |p| &p.to.value),
-        "consumes" => key_of(&service.consumes, index, "from=", |c| &c.from.value),
-        "reads" => key_of(&service.reads, index, "", |s| &s.value),
-        "writes" => key_of(&service.writes, index, "", |s| &s.value),
-        _ => None,
-    }
+    let (prefix, (target, n)) = match list {
+        "calls" => ("to=", key_of(&service.calls, index, |c| &c.to.value)?),
+        "requests" => ("to=", key_of(&service.requests, index, |r| &r.to.value)?),
+        "publishes" => ("to=", key_of(&service.publishes, index, |p| &p.to.value)?),
+        "consumes" => (
+            "from=",
+            key_of(&service.consumes, index, |c| &c.from.value)?,
+        ),
+        "reads" => ("", key_of(&service.reads, index, |s| &s.value)?),
+        "writes" => ("", key_of(&service.writes, index, |s| &s.value)?),
+        _ => return None,
+    };
+    Some((prefix, target, n))
 }
 
 /// Item `index`'s target, and how many items up to it have that target.
 fn key_of<'s, T>(
     items: &'s [T],
     index: usize,
-    prefix: &'static str,
     target: impl Fn(&'s T) -> &'s str,
-) -> Option<(&'static str, &'s str, usize)> {
+) -> Option<(&'s str, usize)> {
     let name = target(items.get(index)?);
     let before = items[..index].iter().filter(|i| target(i) == name).count();
-    Some((prefix, name, before + 1))
+    Some((name, before + 1))
 }
 
 #[cfg(test)]

@@ -136,7 +136,7 @@ fn diagnostic(cx: &Context, reach: &Reach, e: EdgeIndex, product: u64, limit: u6
     .help(format!(
         "every layer retries on its own, so when {to} struggles it receives {product} requests for each one at the top: retry at one layer only, usually the one next to the failing dependency, with backoff and a retry budget (`retries: {{ max: 2, backoff: exponential, budget: 10% }}`), and let the layers above fail fast (remove their `retries:`); here {from} → {to} makes {here} attempts"
     ))
-    .at_item(&cx.model.services[edge.owner as usize], "calls", edge.item as usize);
+    .at_call(cx.model, edge);
     let count = hops.len();
     // The last hop is the primary span.
     for (i, &h) in hops.iter().enumerate().take(count - 1) {

@@ -117,11 +117,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         let mut d = Diagnostic::new(&META, cx.graph.edge_span(cx.model, edge), message)
             .label(format!("{} → {}, part of the cycle", name(first), name(to)))
             .help(help)
-            .at_item(
-                &cx.model.services[edge.owner as usize],
-                "calls",
-                edge.item as usize,
-            );
+            .at_call(cx.model, edge);
         for &(_, from, to, edge) in &calls[1..] {
             d = d.related(
                 cx.graph.edge_span(cx.model, edge),
