@@ -14,19 +14,8 @@ pub const META: RuleMeta = RuleMeta {
 };
 
 /// A timeout to suggest: a little over twice the callee's declared p99, else 500ms.
-fn suggested_timeout(cx: &Context, callee: &str) -> Duration {
-    let p99 = cx
-        .model
-        .service(callee)
-        .and_then(|s| s.latency.as_ref())
-        .or_else(|| match cx.model.lookup(callee) {
-            Some(n) if n.kind == crate::model::NodeKind::External => {
-                cx.model.externals[n.index as usize].latency.as_ref()
-            }
-            _ => None,
-        })
-        .and_then(|l| l.p99.as_ref())
-        .map(|p| p.value.as_millis());
+fn suggested_timeout(p99: Option<Duration>) -> Duration {
+    let p99 = p99.map(Duration::as_millis);
     let ms = match p99 {
         Some(p99) => {
             let raw = (p99 * 2.0).max(50.0);
@@ -44,7 +33,9 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     for k in (0..facts.count()).filter(|&k| facts.timeout(k).is_none()) {
         let (service, i) = facts.item(cx, k);
         let (from, call) = (&service.name.value, &service.calls[i]);
-        let timeout = suggested_timeout(cx, &call.to.value);
+        // The callee's p99 as the call facts keep it, not found again by name.
+        let callee = cx.sync().all_calls()[k].1;
+        let timeout = suggested_timeout(facts.declared(callee)[1]);
         let d = Diagnostic::new(&META, call.span, format!("call from {from} to {} has no timeout", call.to.value))
             .label("no timeout")
             .help(format!(
@@ -66,5 +57,37 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 ));
             out.push(d.at_item(service, "requests", i));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lints::sync_common::test::run;
+
+    #[test]
+    fn the_suggested_timeout_is_twice_the_callee_p99_rounded_up() {
+        let found = run(
+            check,
+            "topolint: 1
+services:
+  web:
+    calls: [{ to: card }, { to: slow }, { to: plain }]
+  slow: { latency: { p99: 800ms } }
+  plain: {}
+externals:
+  card: { latency: { p50: 100ms, p99: 300ms } }
+",
+        );
+        let suggested: Vec<&str> = found
+            .iter()
+            .map(|d| {
+                let help = d.help.as_deref().unwrap();
+                let at = help.find("add `timeout: ").unwrap() + "add `timeout: ".len();
+                &help[at..at + help[at..].find('`').unwrap()]
+            })
+            .collect();
+        // An external's p99, a service's (1.6s, rounded up to half seconds above one), none.
+        assert_eq!(suggested, ["600ms", "2s", "500ms"]);
     }
 }

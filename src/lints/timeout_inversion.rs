@@ -29,13 +29,15 @@ struct Term {
 }
 
 /// The terms of a callee's worst case, in file order: over its calls and requests that have a
-/// timeout, timeout × attempts (a request waits once). Local: it looks one level down.
-fn terms(cx: &Context, callee: NodeIndex, shown: usize) -> (u64, Vec<Term>) {
+/// timeout, timeout × attempts (a request waits once). Local: it looks one level down. Gives the
+/// sum of all terms, how many there are, and the first `shown` of them.
+fn terms(cx: &Context, callee: NodeIndex, shown: usize) -> (u64, usize, Vec<Term>) {
     let mut total = 0u64;
+    let mut count = 0;
     let mut out = Vec::new();
     let node = cx.graph.node_ref(callee);
     if node.kind != NodeKind::Service {
-        return (total, out);
+        return (total, count, out);
     }
     let service = &cx.model.services[node.index as usize];
     for c in &service.calls {
@@ -43,6 +45,7 @@ fn terms(cx: &Context, callee: NodeIndex, shown: usize) -> (u64, Vec<Term>) {
             let n = attempts(&c.options);
             let micros = t.value.0.saturating_mul(n);
             total = total.saturating_add(micros);
+            count += 1;
             if out.len() < shown {
                 let text = if n > 1 {
                     format!("{} {} × {n} attempts", c.to.value, t.value)
@@ -56,6 +59,7 @@ fn terms(cx: &Context, callee: NodeIndex, shown: usize) -> (u64, Vec<Term>) {
     for r in &service.requests {
         if let Some(t) = &r.options.timeout {
             total = total.saturating_add(t.value.0);
+            count += 1;
             if out.len() < shown {
                 let text = format!("request on {} {}", r.to.value, t.value);
                 out.push(Term {
@@ -65,7 +69,7 @@ fn terms(cx: &Context, callee: NodeIndex, shown: usize) -> (u64, Vec<Term>) {
             }
         }
     }
-    (total, out)
+    (total, count, out)
 }
 
 /// `p99 50ms + card-provider 300ms × 2 attempts`: at most [`SHOWN_TERMS`] terms, the rest summed.
@@ -86,23 +90,6 @@ fn explain(own: Duration, downstream: u64, shown: &[Term], count: usize) -> Stri
         parts.extend(shown[..named].iter().map(|t| t.text.clone()));
     }
     parts.join(" + ")
-}
-
-/// How many calls and requests with a timeout a service has.
-fn timed_edges(cx: &Context, callee: NodeIndex) -> usize {
-    let node = cx.graph.node_ref(callee);
-    if node.kind != NodeKind::Service {
-        return 0;
-    }
-    let s = &cx.model.services[node.index as usize];
-    s.calls
-        .iter()
-        .filter(|c| c.options.timeout.is_some())
-        .count()
-        + s.requests
-            .iter()
-            .filter(|r| r.options.timeout.is_some())
-            .count()
 }
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
@@ -149,8 +136,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             let (w, explanation, fix) = explained
                 .entry(callee.index() as u32)
                 .or_insert_with(|| {
-                    let (downstream, shown) = terms(cx, callee, SHOWN_TERMS);
-                    let count = timed_edges(cx, callee);
+                    let (downstream, count, shown) = terms(cx, callee, SHOWN_TERMS);
                     let to = cx.graph.name(cx.model, callee);
                     let fix = if count > 0 {
                         format!("shrink what {to} may wait for: shorter timeouts or fewer retries on its own calls")
