@@ -27,6 +27,49 @@ fn every_rule_has_a_doc_and_every_doc_a_rule() {
     }
 }
 
+/// How the files of src/lints add up to the docs of lints/: each file that declares a rule's
+/// `META` is registered with a check, the loader's and the engine's codes (T001-T004, L001) are
+/// registered without one, and the other files of the folder are the registry, the engine and
+/// what rules share. 26 rule files + 5 codes without a file = 31 registered rules = 31 docs;
+/// counting every file but the registry and the engine as a rule gives 29.
+#[test]
+fn every_rule_file_is_registered_and_every_other_file_is_support() {
+    const SUPPORT: [&str; 5] = ["mod", "engine", "helpers", "identity", "sync_common"];
+    let mut rule_files = Vec::new();
+    for entry in std::fs::read_dir(root().join("src/lints")).unwrap() {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let Some(at) = text.find("pub const META: RuleMeta = RuleMeta {") else {
+            assert!(
+                SUPPORT.contains(&stem.as_str()),
+                "{stem}.rs declares no rule"
+            );
+            continue;
+        };
+        assert!(
+            !SUPPORT.contains(&stem.as_str()),
+            "{stem}.rs is not a rule file"
+        );
+        let code = text[at..].split('"').nth(1).unwrap().to_string();
+        let rule = RULES.iter().find(|r| r.meta.code == code);
+        assert!(
+            rule.is_some_and(|r| r.check.is_some()),
+            "{stem}.rs: {code} is not registered with its check"
+        );
+        rule_files.push(code);
+    }
+    let without_file: Vec<&str> = RULES
+        .iter()
+        .filter(|r| r.check.is_none())
+        .map(|r| r.meta.code)
+        .collect();
+    assert_eq!(without_file, ["T001", "T002", "T003", "T004", "L001"]);
+    assert_eq!(rule_files.len(), 26);
+    assert_eq!(rule_files.len() + without_file.len(), RULES.len());
+    assert_eq!(RULES.len(), DOCS.len());
+}
+
 #[test]
 fn docs_have_the_sections() {
     for rule in RULES {
