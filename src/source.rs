@@ -236,12 +236,11 @@ impl SourceFile {
     /// reports that show source lines, at 100k services the text is 31 MB held while the rules
     /// run, where memory peaks.
     pub fn set_text_aside(&mut self) -> bool {
-        let hash = text_hash(&self.text);
-        let released = self.release_text();
-        if released {
-            self.aside = Some(hash);
+        if !self.lines().is_ascii() {
+            return false;
         }
-        released
+        self.aside = Some(text_hash(&self.text));
+        self.release_text()
     }
 
     /// Reads a text set aside from the file again. The file must still hold the text that was
