@@ -7,6 +7,8 @@ use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
     SourceCode, SourceSpan, SpanContents,
 };
+use textwrap::WordSeparator;
+use textwrap::core::Word;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::parallel;
@@ -250,6 +252,68 @@ pub fn write(
     Ok(())
 }
 
+/// Splits a line of a message or help into the pieces it may wrap between, for textwrap: after
+/// each run of spaces, except after an opening bracket and before a closing bracket or a
+/// punctuation mark, so that `{ timeout: 500ms }` never ends a line with `{` or starts one with
+/// `}`. These are the rules (LB13 and LB14 of Unicode's line breaking) that matter for the
+/// ASCII texts the rules write; the full algorithm, which miette uses by default through ICU,
+/// was half the time of rendering a large report, and still splits lines beyond ASCII. Breaks
+/// after hyphens inside a word come from textwrap's hyphen splitter, as before.
+/// The characters beyond ASCII that the rules' texts use, each one column wide, which Unicode's
+/// line breaking treats like letters (`…` cannot start a line, and never follows a space in
+/// them): a line with others is split by the full algorithm.
+const LETTER_LIKE: &[char] = &['→', '×', '⇄', '…'];
+
+fn words(line: &str) -> Box<dyn Iterator<Item = Word<'_>> + '_> {
+    let ascii = line.is_ascii();
+    if !ascii
+        && !line
+            .chars()
+            .all(|c| c.is_ascii() || LETTER_LIKE.contains(&c))
+    {
+        return WordSeparator::UnicodeBreakProperties.find_words(line);
+    }
+    let bytes = line.as_bytes();
+    let mut start = 0;
+    Box::new(std::iter::from_fn(move || {
+        if start == bytes.len() {
+            return None;
+        }
+        let mut end = start;
+        loop {
+            let spaces = end
+                + bytes[end..]
+                    .iter()
+                    .position(|&b| b == b' ')
+                    .unwrap_or(bytes.len() - end);
+            end = spaces
+                + bytes[spaces..]
+                    .iter()
+                    .position(|&b| b != b' ')
+                    .unwrap_or(bytes.len() - spaces);
+            let opens = spaces > start && matches!(bytes[spaces - 1], b'{' | b'[' | b'(');
+            let closes = bytes.get(end).is_some_and(|b| b"}]),.;:!?/".contains(b));
+            if end == bytes.len() || !(opens || closes) {
+                break;
+            }
+        }
+        let piece = &line[start..end];
+        let word = piece.trim_end_matches(' ');
+        start = end;
+        // One column a character (`Word::from` looks each one up in Unicode's width table).
+        Some(Word {
+            word,
+            whitespace: &piece[word.len()..],
+            penalty: "",
+            width: if ascii {
+                word.len()
+            } else {
+                word.chars().count()
+            },
+        })
+    }))
+}
+
 /// The findings of `part`, each followed by a blank line.
 fn render_part(sources: &Sources, part: &[Diagnostic], color: bool, width: usize) -> String {
     let theme = if color {
@@ -257,7 +321,9 @@ fn render_part(sources: &Sources, part: &[Diagnostic], color: bool, width: usize
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(width);
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(width)
+        .with_word_separator(WordSeparator::Custom(words));
     let mut out = String::new();
     for d in part {
         let shown = shown(sources, d);
@@ -275,6 +341,47 @@ fn render_part(sources: &Sources, part: &[Diagnostic], color: bool, width: usize
 mod tests {
     use super::*;
     use crate::lints::engine::{self, RuleConfig};
+
+    /// `text` wrapped at `width` as the report wraps messages and help.
+    fn wrapped(text: &str, width: usize) -> Vec<String> {
+        let options = textwrap::Options::new(width).word_separator(WordSeparator::Custom(words));
+        textwrap::wrap(text, options)
+            .into_iter()
+            .map(|line| line.into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn lines_break_at_spaces_but_not_inside_brackets_or_before_punctuation() {
+        let help = "add a budget (`retries: { max: 2, backoff: exponential, budget: 10% }`), \
+                    and let the layers above fail fast; here store → disk makes 2 × 3 attempts";
+        // From the width of the longest piece kept whole, "(`retries: {".
+        for width in 13..=help.len() {
+            let lines = wrapped(help, width);
+            assert_eq!(lines.join(" "), help, "width {width}");
+            for (i, line) in lines.iter().enumerate() {
+                assert!(
+                    !line.ends_with('{') && !line.ends_with('('),
+                    "{width}: {line}"
+                );
+                if i > 0 {
+                    assert!(!line.starts_with(['}', ',', ';', ')']), "{width}: {line}");
+                }
+                assert!(line.chars().count() <= width, "{width}: {line}");
+            }
+        }
+        assert_eq!(
+            wrapped(help, 60),
+            [
+                "add a budget (`retries: { max: 2, backoff: exponential,",
+                "budget: 10% }`), and let the layers above fail fast; here",
+                "store → disk makes 2 × 3 attempts",
+            ]
+        );
+        // A character the rules do not write takes the Unicode algorithm, which breaks after
+        // the en dash.
+        assert_eq!(wrapped("ab–cd ef", 4), ["ab–", "cd", "ef"]);
+    }
 
     #[test]
     fn a_report_of_many_blocks_reads_as_one_rendered_in_order() {
