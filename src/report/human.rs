@@ -7,8 +7,8 @@ use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
     SourceCode, SourceSpan, SpanContents,
 };
-use textwrap::WordSeparator;
 use textwrap::core::Word;
+use textwrap::{WordSeparator, WordSplitter};
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::parallel;
@@ -257,8 +257,9 @@ pub fn write(
 /// punctuation mark, so that `{ timeout: 500ms }` never ends a line with `{` or starts one with
 /// `}`. These are the rules (LB13 and LB14 of Unicode's line breaking) that matter for the
 /// ASCII texts the rules write; the full algorithm, which miette uses by default through ICU,
-/// was half the time of rendering a large report, and still splits lines beyond ASCII. Breaks
-/// after hyphens inside a word come from textwrap's hyphen splitter, as before.
+/// was half the time of rendering a large report, and still splits lines beyond ASCII. Words are
+/// not split at their hyphens either (the handler turns textwrap's hyphen splitter off): a
+/// service's name stays whole, and only a word longer than the line is cut.
 /// The characters beyond ASCII that the rules' texts use, each one column wide, which Unicode's
 /// line breaking treats like letters (`…` cannot start a line, and never follows a space in
 /// them): a line with others is split by the full algorithm.
@@ -323,7 +324,8 @@ fn render_part(sources: &Sources, part: &[Diagnostic], color: bool, width: usize
     };
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(width)
-        .with_word_separator(WordSeparator::Custom(words));
+        .with_word_separator(WordSeparator::Custom(words))
+        .with_word_splitter(WordSplitter::NoHyphenation);
     let mut out = String::new();
     for d in part {
         let shown = shown(sources, d);
@@ -381,6 +383,26 @@ mod tests {
         // A character the rules do not write takes the Unicode algorithm, which breaks after
         // the en dash.
         assert_eq!(wrapped("ab–cd ef", 4), ["ab–", "cd", "ef"]);
+    }
+
+    #[test]
+    fn names_are_not_split_at_their_hyphens() {
+        let loaded = crate::load::load_test_text(
+            "topolint: 1\nservices:\n  storefront-web-frontend:\n    calls: [{ to: payments-gateway-primary }]\n  payments-gateway-primary: {}\n",
+        );
+        let graph = crate::graph::Graph::build(&loaded.model);
+        let outcome = engine::lint_on(&loaded.model, &graph, &RuleConfig::default(), 1);
+        assert_eq!(outcome.diagnostics.len(), 1);
+        for width in 40..=120 {
+            let text = render_part(&loaded.sources, &outcome.diagnostics, false, width);
+            // In the message, the two source lines and the help.
+            assert_eq!(
+                text.matches("payments-gateway-primary").count(),
+                4,
+                "{text}"
+            );
+            assert!(!text.lines().any(|l| l.ends_with('-')), "{width}:\n{text}");
+        }
     }
 
     #[test]
