@@ -55,16 +55,16 @@ const Z99: f64 = 2.326_347_874_040_841;
 /// to time out too (a timeout that fails a hundred times in a row is not going to pass).
 const DRAWN_ATTEMPTS: u64 = 100;
 
-/// A node's own latency, in milliseconds: a log-normal, or a constant when p50 = p99.
+/// A node's own latency, in milliseconds: a log-normal through its p50 and p99, or a constant
+/// when they are equal. Only the two are kept: most hops are ranked by their p99 alone, and the
+/// spread and the distribution are worked out where a draw needs them (fitting every call's
+/// callee was a third of this rule's pass over the calls).
 #[derive(Debug, Clone, Copy)]
 pub struct Own {
     /// The median.
     median: f64,
-    /// The spread: `ln(p99 / p50) / 2.326`.
-    sigma: f64,
-    /// The log-normal of median `p50` and spread `sigma = ln(p99 / p50) / 2.326`; `None` when
-    /// the spread is 0 and the latency a constant.
-    dist: Option<LogNormal>,
+    /// The 99th percentile.
+    p99: f64,
 }
 
 impl Own {
@@ -81,23 +81,42 @@ impl Own {
             return None;
         }
         // A median of 0 or above the p99 is a slip in the file: keep the fit finite and ordered.
-        let p50 = p50.clamp(p99 / 1e6, p99);
-        let sigma = (p99 / p50).ln() / Z99;
         Some(Own {
-            median: p50,
-            sigma,
-            dist: LogNormal::new(p50.ln(), sigma).ok(),
+            median: p50.clamp(p99 / 1e6, p99),
+            p99,
         })
+    }
+
+    /// The spread of the logarithm: `ln(p99 / p50) / 2.326`.
+    fn sigma(&self) -> f64 {
+        (self.p99 / self.median).ln() / Z99
     }
 
     /// The latency `z` standard deviations (of its logarithm) above the median.
     fn at(&self, z: f64) -> f64 {
-        self.median * (self.sigma * z).exp()
+        self.median * (self.sigma() * z).exp()
     }
 
+    /// The distribution, for its quantiles and shares.
+    fn dist(&self) -> Dist {
+        Dist {
+            median: self.median,
+            log_normal: LogNormal::new(self.median.ln(), self.sigma()).ok(),
+        }
+    }
+}
+
+/// A node's own latency as a distribution.
+struct Dist {
+    median: f64,
+    /// `None` when the spread is 0 and the latency a constant.
+    log_normal: Option<LogNormal>,
+}
+
+impl Dist {
     /// The latency below which a share `q` of requests fall.
     fn quantile(&self, q: f64) -> f64 {
-        match &self.dist {
+        match &self.log_normal {
             // Just below 1: the slowest of an absurd fan-out stays finite.
             Some(d) => d.inverse_cdf(if q.is_nan() { 1.0 } else { q }.clamp(0.0, 1.0 - 1e-15)),
             None => self.median,
@@ -106,7 +125,7 @@ impl Own {
 
     /// The share of requests at most `x` long.
     fn cdf(&self, x: f64) -> f64 {
-        match &self.dist {
+        match &self.log_normal {
             Some(d) => d.cdf(x),
             None => f64::from(u8::from(x >= self.median)),
         }
@@ -147,6 +166,7 @@ impl Hop {
     /// timeout costs the timeout; given that, the next attempt's draw is what remains of `q`.
     fn call_quantile(&self, q: f64) -> f64 {
         let Some(own) = self.own else { return 0.0 };
+        let own = own.dist();
         let Some(t) = self.timeout else {
             return own.quantile(q);
         };
@@ -174,7 +194,12 @@ impl Hop {
     /// The hop's p99 cost: the p99 of the slowest of `fan_out` calls, each with its retries. This
     /// ranks paths; the estimate itself comes from samples.
     pub fn p99(&self) -> f64 {
-        self.cost_at(0.99, Z99)
+        match self.own {
+            // The fit passes through the declared p99: a single call that is not cut short there
+            // costs just that.
+            Some(own) if self.fan_out == 1 && self.timeout.is_none_or(|t| own.p99 <= t) => own.p99,
+            _ => self.cost_at(0.99, Z99),
+        }
     }
 
     /// The hop's cost at share `u` of its distribution, `z` being the standard normal score of
@@ -258,9 +283,9 @@ impl Strata {
     fn costs(&mut self, hop: &Hop) {
         self.values.clear();
         match (hop.own, hop.fan_out) {
-            (Some(own), 1) if own.sigma > 0.0 => {
+            (Some(own), 1) if own.sigma() > 0.0 => {
                 let timeout = hop.timeout.unwrap_or(f64::INFINITY);
-                let (median, sigma) = (own.median, own.sigma);
+                let (median, sigma) = (own.median, own.sigma());
                 self.values
                     .extend(self.z.iter().map(|&z| median * exp_fast(sigma * z)));
                 for (value, &u) in self.values.iter_mut().zip(&self.u) {
@@ -397,9 +422,6 @@ struct Worst {
     cost: Vec<f64>,
     /// The path's first call.
     next: Vec<Option<EdgeIndex>>,
-    /// The largest total any sample can reach along the path: each hop's cost at the top slice
-    /// (a hop's cost never falls as the slice rises; a test holds it to that).
-    bound: Vec<f64>,
 }
 
 /// The top slice's share and standard normal score, as [`Strata`] computes them.
@@ -416,6 +438,31 @@ impl Worst {
     /// The component a component's worst path goes to next.
     fn after(&self, cx: &Context, c: usize) -> Option<usize> {
         self.next[c].map(|e| cx.sync().component[ends(cx, e).1.index()] as usize)
+    }
+
+    /// The largest total any sample can reach along component `c`'s worst path: each hop's cost
+    /// at the top slice (a hop's cost never falls as the slice rises; a test holds it to that).
+    /// Kept in `bounds` (NaN where not yet known), so that each component is walked once
+    /// however many paths share it. Only the entrypoints with a budget ask, for their paths: a
+    /// call past its timeout at the top slice inverts its callee's distribution, which for
+    /// every component of the graph was a third of this rule.
+    fn bound(&self, cx: &Context, c: usize, bounds: &mut [f64]) -> f64 {
+        let (top_u, top_z) = top_slice();
+        let mut path = Vec::new();
+        let mut at = Some(c);
+        while let Some(c) = at.filter(|&c| bounds[c].is_nan()) {
+            path.push(c);
+            at = self.after(cx, c);
+        }
+        let mut below = at.map_or(0.0, |c| bounds[c]);
+        for &c in path.iter().rev() {
+            below = match self.next[c] {
+                Some(e) => hop(cx, e).cost_at(top_u, top_z) + below,
+                None => 0.0,
+            };
+            bounds[c] = below;
+        }
+        bounds[c]
     }
 }
 
@@ -470,15 +517,11 @@ fn worst(cx: &Context) -> Worst {
     let mut w = Worst {
         cost: vec![0.0; n],
         next: vec![None; n],
-        bound: vec![0.0; n],
     };
-    let (top_u, top_z) = top_slice();
     // Tarjan lists components sinks first: every callee is final before its callers. Calls inside
     // a cycle add nothing (the cycle is S107's finding).
     for (id, members) in sync.callable_components() {
-        // The chosen call's hop, for the bound once the component is done, and its place among
-        // all calls, for breaking ties.
-        let mut chosen = None;
+        // The chosen call's place among all calls, for breaking ties.
         let mut chosen_at = 0;
         for &member in members {
             for call in sync.calls_with(member) {
@@ -499,13 +542,9 @@ fn worst(cx: &Context) -> Worst {
                 if better {
                     w.cost[id] = cost;
                     w.next[id] = Some(e);
-                    chosen = Some((hop, t));
                     chosen_at = k;
                 }
             }
-        }
-        if let Some((hop, t)) = chosen {
-            w.bound[id] = hop.cost_at(top_u, top_z) + w.bound[t];
         }
     }
     w
@@ -541,6 +580,7 @@ fn forest(cx: &Context, w: &Worst, prune: bool) -> Forest {
         roots: Vec::new(),
     };
     let mut needed = vec![false; n];
+    let mut bounds = vec![f64::NAN; n];
     let (top_u, top_z) = top_slice();
     for (si, service) in cx.model.services.iter().enumerate().rev() {
         let Some(budget) = &service.budget else {
@@ -551,7 +591,9 @@ fn forest(cx: &Context, w: &Worst, prune: bool) -> Forest {
         // No sample can exceed the sum of every hop's top slice: an entrypoint whose sum stays
         // within the budget cannot be over it, and is not estimated (most budgets have room).
         let own = entry_hop(cx, entry).cost_at(top_u, top_z);
-        if prune && (own + w.bound[c]) * (1.0 + BOUND_MARGIN) < budget.value.as_millis() {
+        if prune
+            && (own + w.bound(cx, c, &mut bounds)) * (1.0 + BOUND_MARGIN) < budget.value.as_millis()
+        {
             continue;
         }
         f.next_entry[si] = f.entry[c];
@@ -909,8 +951,8 @@ mod tests {
         close(est(&[h]), 100.0, 0.03);
         // Only p99 declared: the median is a third of it.
         let only = Own::fit(None, Some(90.0)).unwrap();
-        close(only.quantile(0.5), 30.0, 1e-9);
-        close(only.quantile(0.99), 90.0, 1e-9);
+        close(only.dist().quantile(0.5), 30.0, 1e-9);
+        close(only.dist().quantile(0.99), 90.0, 1e-9);
     }
 
     #[test]
@@ -926,7 +968,7 @@ mod tests {
         // hop's quantile at 0.99^(1/k).
         let own = Own::fit(Some(20.0), Some(100.0)).unwrap();
         let fan = Hop::new(Some(own), None, 1, 10);
-        close(fan.p99(), own.quantile(0.99f64.powf(0.1)), 1e-9);
+        close(fan.p99(), own.dist().quantile(0.99f64.powf(0.1)), 1e-9);
         close(est(&[Hop::new(None, None, 1, 1), fan]), fan.p99(), 0.04);
         // Constant hops: the slowest of k is the value itself.
         let flat = Hop::new(Own::fit(Some(50.0), Some(50.0)), None, 1, 8);
@@ -946,9 +988,9 @@ mod tests {
         // the p99 request is one that timed out once and then took its retry's p59 or so.
         let own = Own::fit(Some(20.0), Some(100.0)).unwrap();
         let h = Hop::new(Some(own), Some(60.0), 2, 1);
-        let pass = own.cdf(60.0);
+        let pass = own.dist().cdf(60.0);
         let retry_q = (0.99 - pass) / (1.0 - pass);
-        close(h.p99(), 60.0 + own.quantile(retry_q), 1e-9);
+        close(h.p99(), 60.0 + own.dist().quantile(retry_q), 1e-9);
         close(est(&[h]), h.p99(), 0.04);
     }
 
