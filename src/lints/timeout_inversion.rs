@@ -1,6 +1,8 @@
 //! S105 timeout-inversion: a caller gives up before the callee has had the time its own
 //! dependencies allow it.
 
+use std::fmt::Write;
+
 use petgraph::graph::NodeIndex;
 
 use rustc_hash::FxHashMap;
@@ -23,15 +25,37 @@ pub const META: RuleMeta = RuleMeta {
 const SHOWN_TERMS: usize = 5;
 
 /// One term of a callee's worst case: a call or request of its own with a timeout.
-struct Term {
-    text: String,
-    micros: u64,
+#[derive(Clone, Copy)]
+enum Term<'m> {
+    /// A call: its callee, its timeout and its attempts.
+    Call(&'m str, Duration, u64),
+    /// A request: its channel and its timeout (a request waits once).
+    Request(&'m str, Duration),
+}
+
+impl Term<'_> {
+    fn micros(self) -> u64 {
+        match self {
+            Term::Call(_, t, n) => t.0.saturating_mul(n),
+            Term::Request(_, t) => t.0,
+        }
+    }
+
+    /// `card 300ms × 2 attempts`, `request on q 950ms`.
+    fn write(self, out: &mut String) {
+        // Writing to a `String` cannot fail.
+        let _ = match self {
+            Term::Call(to, t, 1) => write!(out, "{to} {t}"),
+            Term::Call(to, t, n) => write!(out, "{to} {t} × {n} attempts"),
+            Term::Request(on, t) => write!(out, "request on {on} {t}"),
+        };
+    }
 }
 
 /// The terms of a callee's worst case, in file order: over its calls and requests that have a
-/// timeout, timeout × attempts (a request waits once). Local: it looks one level down. Gives the
-/// sum of all terms, how many there are, and the first `shown` of them.
-fn terms(cx: &Context, callee: NodeIndex, shown: usize) -> (u64, usize, Vec<Term>) {
+/// timeout, timeout × attempts. Local: it looks one level down. Gives the sum of all terms, how
+/// many there are, and the first `shown` of them.
+fn terms<'m>(cx: &Context<'m>, callee: NodeIndex, shown: usize) -> (u64, usize, Vec<Term<'m>>) {
     let mut total = 0u64;
     let mut count = 0;
     let mut out = Vec::new();
@@ -40,56 +64,63 @@ fn terms(cx: &Context, callee: NodeIndex, shown: usize) -> (u64, usize, Vec<Term
         return (total, count, out);
     }
     let service = &cx.model.services[node.index as usize];
-    for c in &service.calls {
-        if let Some(t) = &c.options.timeout {
-            let n = attempts(&c.options);
-            let micros = t.value.0.saturating_mul(n);
-            total = total.saturating_add(micros);
-            count += 1;
-            if out.len() < shown {
-                let text = if n > 1 {
-                    format!("{} {} × {n} attempts", c.to.value, t.value)
-                } else {
-                    format!("{} {}", c.to.value, t.value)
-                };
-                out.push(Term { text, micros });
-            }
-        }
-    }
-    for r in &service.requests {
-        if let Some(t) = &r.options.timeout {
-            total = total.saturating_add(t.value.0);
-            count += 1;
-            if out.len() < shown {
-                let text = format!("request on {} {}", r.to.value, t.value);
-                out.push(Term {
-                    text,
-                    micros: t.value.0,
-                });
-            }
+    let calls = service.calls.iter().filter_map(|c| {
+        let t = c.options.timeout.as_ref()?;
+        Some(Term::Call(&c.to.value, t.value, attempts(&c.options)))
+    });
+    let requests = service.requests.iter().filter_map(|r| {
+        let t = r.options.timeout.as_ref()?;
+        Some(Term::Request(&r.to.value, t.value))
+    });
+    for term in calls.chain(requests) {
+        total = total.saturating_add(term.micros());
+        count += 1;
+        if out.len() < shown {
+            out.push(term);
         }
     }
     (total, count, out)
 }
 
 /// `p99 50ms + card-provider 300ms × 2 attempts`: at most [`SHOWN_TERMS`] terms, the rest summed.
+/// Written straight into one string: it is made once for each of thousands of callees on a
+/// large topology, and a string for each term cost a third of the rule.
 fn explain(own: Duration, downstream: u64, shown: &[Term], count: usize) -> String {
-    let mut parts = Vec::new();
+    let mut out = String::new();
+    let add = |out: &mut String| {
+        if !out.is_empty() {
+            out.push_str(" + ");
+        }
+    };
     if own.0 > 0 {
-        parts.push(format!("p99 {own}"));
+        let _ = write!(out, "p99 {own}");
     }
-    let room = SHOWN_TERMS - parts.len();
-    let named = shown.len().min(room);
-    if count > room {
-        // Keep one slot for the sum of the rest.
-        let named = room - 1;
-        parts.extend(shown[..named].iter().map(|t| t.text.clone()));
-        let rest = downstream - shown[..named].iter().map(|t| t.micros).sum::<u64>();
-        parts.push(format!("{} more {}", count - named, human(rest)));
+    let room = SHOWN_TERMS - usize::from(own.0 > 0);
+    // Past the room, one slot is kept for the sum of the rest.
+    let named = if count > room {
+        room - 1
     } else {
-        parts.extend(shown[..named].iter().map(|t| t.text.clone()));
+        shown.len().min(room)
+    };
+    for term in &shown[..named] {
+        add(&mut out);
+        term.write(&mut out);
     }
-    parts.join(" + ")
+    if count > room {
+        let rest = downstream - shown[..named].iter().map(|t| t.micros()).sum::<u64>();
+        add(&mut out);
+        let _ = write!(out, "{} more {}", count - named, human(rest));
+    }
+    out
+}
+
+/// What every finding on one callee shares, written once: its name, its worst case as a person
+/// reads it, the sum behind it, and whether it waits on calls of its own.
+struct Explained<'m> {
+    name: &'m str,
+    worst: String,
+    explanation: String,
+    waits: bool,
 }
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
@@ -117,7 +148,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             own.saturating_add(calls).saturating_add(requests)
         })
         .collect();
-    let mut explained: FxHashMap<u32, (String, String, String)> = FxHashMap::default();
+    let mut explained: FxHashMap<u32, Explained> = FxHashMap::default();
     for (si, service) in cx.model.services.iter().enumerate() {
         let caller = cx.graph.service_node(si);
         for c in sync.calls_with(caller) {
@@ -131,26 +162,16 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
             }
             let edge = cx.graph.graph[e];
             let c = call(cx, edge);
-            // What every finding on this callee shares, written once: its worst case as a person
-            // reads it, the sum behind it, and the fix's second half.
-            let (w, explanation, fix) = explained
-                .entry(callee.index() as u32)
-                .or_insert_with(|| {
-                    let (downstream, count, shown) = terms(cx, callee, SHOWN_TERMS);
-                    let to = cx.graph.name(cx.model, callee);
-                    let fix = if count > 0 {
-                        format!("shrink what {to} may wait for: shorter timeouts or fewer retries on its own calls")
-                    } else {
-                        format!("make {to} faster")
-                    };
-                    (
-                        human(w),
-                        explain(facts.p99(callee), downstream, &shown, count),
-                        fix,
-                    )
-                });
-            let from = &service.name.value;
-            let to = cx.graph.name(cx.model, callee);
+            let callee = explained.entry(callee.index() as u32).or_insert_with(|| {
+                let (downstream, count, shown) = terms(cx, callee, SHOWN_TERMS);
+                Explained {
+                    name: cx.graph.name(cx.model, callee),
+                    worst: human(w),
+                    explanation: explain(facts.p99(callee), downstream, &shown, count),
+                    waits: count > 0,
+                }
+            });
+            let (from, to, w) = (&service.name.value, callee.name, &callee.worst);
             let t = timeout.to_string();
             // Texts joined from their pieces in one allocation of their size: this rule writes
             // most of a large topology's findings, and `format!` took a tenth of its time.
@@ -165,9 +186,18 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 " may take ",
                 w,
                 " (",
-                explanation,
+                &callee.explanation,
                 ")",
             ];
+            let fix: [&str; 3] = if callee.waits {
+                [
+                    "shrink what ",
+                    to,
+                    " may wait for: shorter timeouts or fewer retries on its own calls",
+                ]
+            } else {
+                ["make ", to, " faster"]
+            };
             let help = [
                 "when ",
                 from,
@@ -178,7 +208,9 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 " (`timeout: ",
                 w,
                 "`), or ",
-                fix,
+                fix[0],
+                fix[1],
+                fix[2],
             ];
             let d = Diagnostic::new(&META, c.span, message.concat())
                 .label(["timeout ", &t, " < ", w].concat())
@@ -237,11 +269,10 @@ channels:
 
     #[test]
     fn long_sums_are_cut_short() {
-        let shown: Vec<_> = (0..5)
-            .map(|i| Term {
-                text: format!("s{i} 1s"),
-                micros: 1_000_000,
-            })
+        let names: Vec<String> = (0..5).map(|i| format!("s{i}")).collect();
+        let shown: Vec<_> = names
+            .iter()
+            .map(|name| Term::Call(name, Duration(1_000_000), 1))
             .collect();
         assert_eq!(
             explain(Duration(10_000), 8_000_000, &shown, 8),
