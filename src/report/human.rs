@@ -7,8 +7,9 @@ use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
     SourceCode, SourceSpan, SpanContents,
 };
+use textwrap::WordSeparator;
 use textwrap::core::Word;
-use textwrap::{WordSeparator, WordSplitter};
+use textwrap::wrap_algorithms::wrap_first_fit;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::parallel;
@@ -71,6 +72,9 @@ fn source_span(span: Span) -> SourceSpan {
 /// One diagnostic as miette sees it. Related spans in other files become related reports.
 struct Shown<'a> {
     d: &'a Diagnostic,
+    /// The message and the help, wrapped for miette (see [`wrap`]).
+    message: String,
+    help: Option<String>,
     code: FileCode<'a>,
     /// Labels in the primary file (primary first).
     labels: Vec<LabeledSpan>,
@@ -83,6 +87,8 @@ struct Elsewhere<'a> {
     code: FileCode<'a>,
     span: Span,
     label: String,
+    /// `label (in file)`, wrapped for miette.
+    message: String,
 }
 
 impl fmt::Debug for Shown<'_> {
@@ -92,7 +98,7 @@ impl fmt::Debug for Shown<'_> {
 }
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.d.message)
+        f.write_str(&self.message)
     }
 }
 impl std::error::Error for Shown<'_> {}
@@ -109,8 +115,7 @@ impl miette::Diagnostic for Shown<'_> {
         })
     }
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.d
-            .help
+        self.help
             .as_ref()
             .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
@@ -137,7 +142,7 @@ impl fmt::Debug for Elsewhere<'_> {
 }
 impl fmt::Display for Elsewhere<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (in {})", self.label, self.code.file.name)
+        f.write_str(&self.message)
     }
 }
 impl std::error::Error for Elsewhere<'_> {}
@@ -156,7 +161,8 @@ impl miette::Diagnostic for Elsewhere<'_> {
     }
 }
 
-fn shown<'a>(sources: &'a Sources, d: &'a Diagnostic) -> Shown<'a> {
+fn shown<'a>(sources: &'a Sources, d: &'a Diagnostic, width: usize) -> Shown<'a> {
+    let (message_width, help_width) = text_widths(width);
     let file = sources.get(d.span.file);
     let mut labels = vec![LabeledSpan::new_primary_with_span(
         d.label.clone(),
@@ -170,17 +176,19 @@ fn shown<'a>(sources: &'a Sources, d: &'a Diagnostic) -> Shown<'a> {
                 source_span(r.span),
             ));
         } else {
+            let file = sources.get(r.span.file);
             elsewhere.push(Elsewhere {
-                code: FileCode {
-                    file: sources.get(r.span.file),
-                },
+                code: FileCode { file },
                 span: r.span,
                 label: r.label.clone(),
+                message: wrap(&format!("{} (in {})", r.label, file.name), message_width),
             });
         }
     }
     Shown {
         d,
+        message: wrap(&d.message, message_width),
+        help: d.help.as_ref().map(|h| wrap(h, help_width)),
         code: FileCode { file },
         labels,
         elsewhere,
@@ -252,48 +260,41 @@ pub fn write(
     Ok(())
 }
 
-/// Splits a line of a message or help into the pieces it may wrap between, for textwrap: after
-/// each run of spaces, except after an opening bracket and before a closing bracket or a
-/// punctuation mark, so that `{ timeout: 500ms }` never ends a line with `{` or starts one with
-/// `}`. These are the rules (LB13 and LB14 of Unicode's line breaking) that matter for the
-/// ASCII texts the rules write; the full algorithm, which miette uses by default through ICU,
-/// was half the time of rendering a large report, and still splits lines beyond ASCII. Words are
-/// not split at their hyphens either (the handler turns textwrap's hyphen splitter off): a
-/// service's name stays whole, and only a word longer than the line is cut.
 /// The characters beyond ASCII that the rules' texts use, each one column wide, which Unicode's
 /// line breaking treats like letters (`…` cannot start a line, and never follows a space in
 /// them): a line with others is split by the full algorithm.
-const LETTER_LIKE: &[char] = &['→', '×', '⇄', '…'];
+const LETTER_LIKE: [char; 4] = ['→', '×', '⇄', '…'];
 
-fn words(line: &str) -> Box<dyn Iterator<Item = Word<'_>> + '_> {
+/// Appends the pieces a line of a message or help may wrap between to `out`, as textwrap's
+/// words: a line breaks after each run of spaces, except after an opening bracket and before a
+/// closing bracket or a punctuation mark, so that `{ timeout: 500ms }` never ends a line with
+/// `{` or starts one with `}`. These are the rules (LB13 and LB14 of Unicode's line breaking)
+/// that matter for the ASCII texts the rules write; the full algorithm, which miette uses by
+/// default through ICU, was half the time of rendering a large report, and still splits lines
+/// beyond ASCII. Words are not split at their hyphens either ([`wrap`] runs no hyphen
+/// splitter): a service's name stays whole, and only a word longer than the line is cut.
+fn split_words<'a>(line: &'a str, out: &mut Vec<Word<'a>>) {
     let ascii = line.is_ascii();
     if !ascii
-        && !line
+        && line
             .chars()
-            .all(|c| c.is_ascii() || LETTER_LIKE.contains(&c))
+            .any(|c| !c.is_ascii() && !LETTER_LIKE.contains(&c))
     {
-        return WordSeparator::UnicodeBreakProperties.find_words(line);
+        out.extend(WordSeparator::UnicodeBreakProperties.find_words(line));
+        return;
     }
     let bytes = line.as_bytes();
     let mut start = 0;
-    Box::new(std::iter::from_fn(move || {
-        if start == bytes.len() {
-            return None;
-        }
+    while start < bytes.len() {
         let mut end = start;
         loop {
-            let spaces = end
-                + bytes[end..]
-                    .iter()
-                    .position(|&b| b == b' ')
-                    .unwrap_or(bytes.len() - end);
-            end = spaces
-                + bytes[spaces..]
-                    .iter()
-                    .position(|&b| b != b' ')
-                    .unwrap_or(bytes.len() - spaces);
+            let spaces = memchr::memchr(b' ', &bytes[end..]).map_or(bytes.len(), |i| end + i);
+            end = spaces + bytes[spaces..].iter().take_while(|&&b| b == b' ').count();
             let opens = spaces > start && matches!(bytes[spaces - 1], b'{' | b'[' | b'(');
-            let closes = bytes.get(end).is_some_and(|b| b"}]),.;:!?/".contains(b));
+            let closes = matches!(
+                bytes.get(end),
+                Some(b'}' | b']' | b')' | b',' | b'.' | b';' | b':' | b'!' | b'?' | b'/')
+            );
             if end == bytes.len() || !(opens || closes) {
                 break;
             }
@@ -302,7 +303,7 @@ fn words(line: &str) -> Box<dyn Iterator<Item = Word<'_>> + '_> {
         let word = piece.trim_end_matches(' ');
         start = end;
         // One column a character (`Word::from` looks each one up in Unicode's width table).
-        Some(Word {
+        out.push(Word {
             word,
             whitespace: &piece[word.len()..],
             penalty: "",
@@ -311,8 +312,59 @@ fn words(line: &str) -> Box<dyn Iterator<Item = Word<'_>> + '_> {
             } else {
                 word.chars().count()
             },
-        })
-    }))
+        });
+    }
+}
+
+/// [`split_words`] as a textwrap word separator, to compare with textwrap's own wrapping.
+#[cfg(test)]
+fn words(line: &str) -> Box<dyn Iterator<Item = Word<'_>> + '_> {
+    let mut out = Vec::new();
+    split_words(line, &mut out);
+    Box::new(out.into_iter())
+}
+
+/// The columns left for a message and for a help text on lines `width` wide: miette indents
+/// both within two columns of the edge, a message by 4 (`  × `, `  │ `; a related report's by as
+/// many, `  ☞ `), a help by 8 (`  help: `).
+fn text_widths(width: usize) -> (usize, usize) {
+    let line = width.saturating_sub(2);
+    (line.saturating_sub(4), line.saturating_sub(8))
+}
+
+/// `text` laid out in lines of at most `width` columns, as miette lays out messages and help
+/// through textwrap (`fill` with [`words`], first fit, words longer than a line cut in pieces),
+/// joined by `\n` for miette to indent, which it then does without wrapping again. Called here
+/// on textwrap's parts: its general path (a chain of boxed iterators, a pass of the hyphen
+/// splitter and one of the word breaker over every word, a string a line) was half the time of
+/// rendering a large report.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut pieces = Vec::new();
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        pieces.clear();
+        split_words(line, &mut pieces);
+        if pieces.iter().any(|w| w.width > width) {
+            pieces = textwrap::core::break_words(pieces, width);
+        }
+        for (j, words) in wrap_first_fit(&pieces, &[width as f64]).iter().enumerate() {
+            if j > 0 {
+                out.push('\n');
+            }
+            if let Some((last, rest)) = words.split_last() {
+                for w in rest {
+                    out.push_str(w.word);
+                    out.push_str(w.whitespace);
+                }
+                out.push_str(last.word);
+                out.push_str(last.penalty);
+            }
+        }
+    }
+    out
 }
 
 /// The findings of `part`, each followed by a blank line.
@@ -324,11 +376,10 @@ fn render_part(sources: &Sources, part: &[Diagnostic], color: bool, width: usize
     };
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(width)
-        .with_word_separator(WordSeparator::Custom(words))
-        .with_word_splitter(WordSplitter::NoHyphenation);
+        .with_wrap_lines(false);
     let mut out = String::new();
     for d in part {
-        let shown = shown(sources, d);
+        let shown = shown(sources, d, width);
         if !placeable(sources, d) || handler.render_report(&mut out, &shown).is_err() {
             // A span miette cannot place: fall back to the concise line rather than lose it.
             out.push_str(&super::concise::line(sources, d));
@@ -346,11 +397,42 @@ mod tests {
 
     /// `text` wrapped at `width` as the report wraps messages and help.
     fn wrapped(text: &str, width: usize) -> Vec<String> {
-        let options = textwrap::Options::new(width).word_separator(WordSeparator::Custom(words));
-        textwrap::wrap(text, options)
-            .into_iter()
-            .map(|line| line.into_owned())
-            .collect()
+        wrap(text, width).split('\n').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn wrapping_lays_out_lines_as_textwrap_fill_would() {
+        // What miette did before it was handed wrapped text: textwrap's `fill` behind its indent.
+        let fill = |text: &str, width: usize| {
+            let options = textwrap::Options::new(width + 4)
+                .initial_indent("  × ")
+                .subsequent_indent("  │ ")
+                .word_separator(WordSeparator::Custom(words))
+                .word_splitter(textwrap::WordSplitter::NoHyphenation);
+            let filled = textwrap::fill(text, options);
+            let lines: Vec<&str> = filled
+                .lines()
+                .map(|l| l.strip_prefix("  × ").or(l.strip_prefix("  │ ")).unwrap())
+                .collect();
+            lines.join("\n")
+        };
+        let texts = [
+            "web gives up on orders after 500ms, but orders may take 650ms (p99 50ms + card 300ms × 2 attempts)",
+            "add `circuit_breaker: { failure_rate: 50%, open_for: 30s }` (or `circuit_breaker: true`) to this call",
+            "a-very-long-service-name-that-is-wider-than-any-line-it-could-ever-be-given calls x",
+            "two lines\nthe second one longer than the first, to be wrapped",
+            "storefront → orders → pricing → tax → rates: 4 synchronous calls, the limit is 3",
+            "ab–cd ef – gh",
+        ];
+        for text in texts {
+            for width in 6..=110 {
+                assert_eq!(
+                    wrap(text, width),
+                    fill(text, width),
+                    "width {width}: {text}"
+                );
+            }
+        }
     }
 
     #[test]
