@@ -384,6 +384,55 @@ fn output_writes_the_same_report_to_a_file_in_every_format() {
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
 }
 
+/// `--output` to something that is not a regular file writes into it: a named pipe gets the
+/// report and stays a pipe (replacing it by a rename once turned `/dev/null` into a file).
+/// Through a symbolic link, the file it points to is replaced and the link stays.
+#[cfg(unix)]
+#[test]
+fn output_writes_into_pipes_and_through_links() {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let shop = root().join("fixtures/examples/shop");
+    let shop = shop.to_str().unwrap();
+    let printed = topolint(dir.path(), &["--format", "json", shop]);
+
+    let pipe = dir.path().join("pipe");
+    let c_path = std::ffi::CString::new(pipe.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let reader = {
+        let pipe = pipe.clone();
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            std::fs::File::open(pipe)
+                .unwrap()
+                .read_to_end(&mut text)
+                .unwrap();
+            text
+        })
+    };
+    let written = topolint(
+        dir.path(),
+        &["--format", "json", "--output", pipe.to_str().unwrap(), shop],
+    );
+    assert_eq!(written.status.code(), printed.status.code());
+    // Checked first: had the pipe been replaced, the reader would wait on it for ever.
+    assert!(std::fs::metadata(&pipe).unwrap().file_type().is_fifo());
+    assert_eq!(reader.join().unwrap(), printed.stdout);
+
+    let target = dir.path().join("report.json");
+    std::fs::write(&target, "stale").unwrap();
+    let link = dir.path().join("latest.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    topolint(
+        dir.path(),
+        &["--format", "json", "--output", link.to_str().unwrap(), shop],
+    );
+    assert!(link.is_symlink());
+    assert_eq!(std::fs::read(&target).unwrap(), printed.stdout);
+}
+
 #[test]
 fn statistics_count_findings_per_rule() {
     let shop = root().join("fixtures/examples/shop");

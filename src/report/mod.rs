@@ -120,11 +120,26 @@ pub fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<(
 }
 
 /// [`write_atomically`], with the content written by `write` (through a buffer).
+///
+/// Only a regular file (or a path that does not exist yet) is replaced by a rename. Anything
+/// else that exists, such as `/dev/null`, `/dev/stdout` or a named pipe, is written to in place:
+/// a rename would put a regular file where the device or pipe was. A symbolic link to a regular
+/// file keeps the link: the file it points to is the one replaced.
 pub fn write_atomically_with(
     path: &std::path::Path,
     write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     use std::io::Write;
+    let target = match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+            write(&mut out)?;
+            return out.flush();
+        }
+        Ok(_) if path.is_symlink() => std::fs::canonicalize(path)?,
+        _ => path.to_path_buf(),
+    };
+    let path = target.as_path();
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => std::path::Path::new("."),
