@@ -210,6 +210,9 @@ impl Advice {
 pub struct Advisor<'m> {
     model: &'m Model,
     waiting: Vec<Option<u32>>,
+    /// Per service, whether any of its calls declares `needs`, when the caller knows it already
+    /// (see [`Advisor::knowing_calls_with_needs`]); `None`: each call is read.
+    calls_with_needs: Option<Vec<bool>>,
     operations: Vec<Need>,
     min_margin: u32,
 }
@@ -235,9 +238,19 @@ impl<'m> Advisor<'m> {
         Advisor {
             model,
             waiting: infer::user_waiting(model, graph),
+            calls_with_needs: None,
             operations,
             min_margin,
         }
+    }
+
+    /// Tells the advisor which services have a call that declares `needs` (one flag per service,
+    /// in model order), so that the calls of the others are not read one by one: X501 knows it
+    /// from the lint's call facts, and reading every call's `needs` was most of that rule's time
+    /// on a large topology. The advice is the same either way.
+    pub(crate) fn knowing_calls_with_needs(mut self, per_service: Vec<bool>) -> Advisor<'m> {
+        self.calls_with_needs = Some(per_service);
+        self
     }
 
     /// Every `calls`, `publishes` and `requests` edge that declares `needs` or gets an
@@ -280,9 +293,16 @@ impl<'m> Advisor<'m> {
     pub(crate) fn each_advised(&self, mut f: impl FnMut(EdgeKind, usize, usize, bool)) {
         for (si, service) in self.model.services.iter().enumerate() {
             let inferred_calls = self.waiting[si].is_some();
-            for (i, call) in service.calls.iter().enumerate() {
-                if call.options.needs.is_some() || inferred_calls {
-                    f(EdgeKind::Call, si, i, call.options.needs.is_some());
+            let none_declare = self.calls_with_needs.as_ref().is_some_and(|v| !v[si]);
+            if none_declare {
+                if inferred_calls {
+                    (0..service.calls.len()).for_each(|i| f(EdgeKind::Call, si, i, false));
+                }
+            } else {
+                for (i, call) in service.calls.iter().enumerate() {
+                    if call.options.needs.is_some() || inferred_calls {
+                        f(EdgeKind::Call, si, i, call.options.needs.is_some());
+                    }
                 }
             }
             for (i, publish) in service.publishes.iter().enumerate() {

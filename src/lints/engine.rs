@@ -120,11 +120,11 @@ const PARALLEL_MIN_NODES: usize = 5_000;
 /// thread waits for those analyses while there is other work; the rest in between. A thread
 /// that runs out takes what is left from its end, the cheap rules of the other side first.
 const SYNC_FRONT: &[&str] = &[
-    "S106", "S105", "S110", "S104", "S103", "S102", "S107", "S108", "S109", "S101",
+    "S106", "S105", "S110", "S104", "X501", "S103", "S102", "S107", "S108", "S109", "S101",
 ];
 /// The costly rules that read neither the synchronous analysis nor the call facts, slowest
 /// first (C301 computes the message flows that C302 reads).
-const OTHER_BACK: &[&str] = &["C301", "X501", "A205", "D402", "A202", "C302"];
+const OTHER_BACK: &[&str] = &["C301", "A205", "D402", "A202", "C302"];
 
 /// The order of [`SYNC_FRONT`], the rest, then [`OTHER_BACK`] from its end: indices in `rules`.
 fn dealing_order(rules: &[&Rule]) -> Vec<usize> {

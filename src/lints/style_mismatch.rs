@@ -6,6 +6,7 @@ use crate::advise::{Advice, Advisor, Mismatch, Style};
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 
 use super::Context;
+use super::sync_common::CallFacts;
 
 pub const META: RuleMeta = RuleMeta {
     code: "X501",
@@ -109,7 +110,13 @@ fn diagnostic(advice: &Advice, mismatch: &Mismatch, margin: u32) -> Diagnostic {
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let margin = cx.settings.min_advice_margin;
-    let advisor = Advisor::new(cx.model, cx.graph, margin);
+    let facts = cx.call_facts();
+    let mut calls_with_needs = vec![false; cx.model.services.len()];
+    for k in (0..facts.count()).filter(|&k| facts.has(k, CallFacts::NEEDS)) {
+        calls_with_needs[facts.caller(k)] = true;
+    }
+    let advisor =
+        Advisor::new(cx.model, cx.graph, margin).knowing_calls_with_needs(calls_with_needs);
     for advice in advisor.mismatched() {
         if let Some(mismatch) = advice.mismatch(margin) {
             out.push(diagnostic(&advice, &mismatch, margin));

@@ -45,8 +45,8 @@ pub struct CallFacts {
     pub attempts: Vec<u64>,
     /// Per call: how long one attempt waits in microseconds, [`ABSENT`] without a timeout.
     timeout: Vec<u64>,
-    /// Per call: which of [`CallFacts::BREAKER`], [`CallFacts::BATCH`] and
-    /// [`CallFacts::IN_TRANSACTION`] it has.
+    /// Per call: which of [`CallFacts::BREAKER`], [`CallFacts::BATCH`],
+    /// [`CallFacts::IN_TRANSACTION`] and [`CallFacts::NEEDS`] it has.
     flags: Vec<u8>,
     /// The calls with a `fan_out` (place among all calls → k); most calls have none.
     fan_out: FxHashMap<u32, u64>,
@@ -112,6 +112,9 @@ impl CallFacts {
             if options.in_transaction.as_ref().is_some_and(|t| t.value) {
                 flags |= Self::IN_TRANSACTION;
             }
+            if options.needs.is_some() {
+                flags |= Self::NEEDS;
+            }
             facts.flags.push(flags);
             if let Some(k_out) = &options.fan_out {
                 facts.fan_out.insert(k as u32, k_out.value);
@@ -126,6 +129,8 @@ impl CallFacts {
     pub const BATCH: u8 = 2;
     /// A call made with a transaction open (`in_transaction: true`).
     pub const IN_TRANSACTION: u8 = 4;
+    /// A call that declares `needs` (see `topolint advise`).
+    pub const NEEDS: u8 = 8;
 
     /// The number of calls: their places among all calls are `0..count()`.
     pub fn count(&self) -> usize {
@@ -135,6 +140,11 @@ impl CallFacts {
     /// Whether call `k` has `flag`.
     pub fn has(&self, k: usize, flag: u8) -> bool {
         self.flags[k] & flag != 0
+    }
+
+    /// Call `k`'s caller (a service index).
+    pub fn caller(&self, k: usize) -> usize {
+        self.caller[k] as usize
     }
 
     /// Call `k`'s caller and its place in the caller's `calls` list.
