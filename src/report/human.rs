@@ -333,7 +333,7 @@ fn text_widths(width: usize) -> (usize, usize) {
 }
 
 /// `text` laid out in lines of at most `width` columns, as miette lays out messages and help
-/// through textwrap (`fill` with [`words`], first fit, words longer than a line cut in pieces),
+/// through textwrap (`fill` with [`split_words`], first fit, words longer than a line cut in pieces),
 /// joined by `\n` for miette to indent, which it then does without wrapping again. Called here
 /// on textwrap's parts: its general path (a chain of boxed iterators, a pass of the hyphen
 /// splitter and one of the word breaker over every word, a string a line) was half the time of
