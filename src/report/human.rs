@@ -349,6 +349,9 @@ fn wrap(text: &str, width: usize) -> String {
         split_words(line, &mut pieces);
         if pieces.iter().any(|w| w.width > width) {
             pieces = textwrap::core::break_words(pieces, width);
+            // As textwrap does behind an indent: an empty first word, which leaves the first line
+            // empty when not even a piece of a word fits on it (a width of 0).
+            pieces.insert(0, Word::from(""));
         }
         for (j, words) in wrap_first_fit(&pieces, &[width as f64]).iter().enumerate() {
             if j > 0 {
@@ -425,7 +428,7 @@ mod tests {
             "ab–cd ef – gh",
         ];
         for text in texts {
-            for width in 6..=110 {
+            for width in 0..=110 {
                 assert_eq!(
                     wrap(text, width),
                     fill(text, width),
