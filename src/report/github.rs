@@ -1,7 +1,7 @@
 //! GitHub Actions workflow commands: `::error file=…,line=…,col=…,endLine=…,endColumn=…,title=…::…`.
 
 use super::Report;
-use super::sarif::SourceRoot;
+use super::sarif::{Places, SourceRoot};
 
 /// Escapes a property value (`%`, CR, LF, `:` and `,`).
 fn property(text: &str) -> String {
@@ -27,6 +27,7 @@ pub fn render(report: &Report) -> String {
 
 pub fn render_with_root(report: &Report, root: &SourceRoot) -> String {
     let mut out = String::new();
+    let places = Places::new(root, report.sources);
     for d in report.diagnostics {
         let file = report.sources.get(d.span.file);
         let (start, end) = report.sources.range(d.span);
@@ -40,10 +41,10 @@ pub fn render_with_root(report: &Report, root: &SourceRoot) -> String {
             message.push('\n');
             message.push_str(help);
         }
-        let name = root.relative(file).unwrap_or_else(|| file.name.clone());
+        let name = places.relative(d.span.file).unwrap_or(&file.name);
         out.push_str(&format!(
             "::{command} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
-            property(&name),
+            property(name),
             start.line,
             start.column,
             end.line,

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::baseline;
 use crate::diagnostic::{Diagnostic, RuleMeta, Severity};
 use crate::lints::RULES;
-use crate::source::{SourceFile, Sources, Span};
+use crate::source::{FileId, SourceFile, Sources, Span};
 
 use super::Report;
 
@@ -102,6 +102,34 @@ impl SourceRoot {
             Ok(relative) => json!({ "uri": encode_path(relative), "uriBaseId": ROOT_BASE_ID }),
             Err(_) => json!({ "uri": file_uri(&path) }),
         }
+    }
+}
+
+/// How the reports name each file of a report, worked out once a file: making a path absolute
+/// resolves its links with a system call per part, which done for every location was most of
+/// the SARIF and GitHub reports' time on a large topology.
+pub struct Places {
+    /// By file index: the artifact location, and the path relative to the root when inside it.
+    artifact: Vec<Value>,
+    relative: Vec<Option<String>>,
+}
+
+impl Places {
+    pub fn new(root: &SourceRoot, sources: &Sources) -> Places {
+        Places {
+            artifact: sources.files.iter().map(|f| root.artifact(f)).collect(),
+            relative: sources.files.iter().map(|f| root.relative(f)).collect(),
+        }
+    }
+
+    /// [`SourceRoot::artifact`] of the file.
+    pub fn artifact(&self, file: FileId) -> &Value {
+        &self.artifact[file.index()]
+    }
+
+    /// [`SourceRoot::relative`] of the file.
+    pub fn relative(&self, file: FileId) -> Option<&str> {
+        self.relative[file.index()].as_deref()
     }
 }
 
@@ -225,7 +253,7 @@ fn category(code: &str) -> &'static str {
 }
 
 /// A physical location: the artifact and the full region, with the text under it.
-fn physical(sources: &Sources, root: &SourceRoot, span: Span) -> Value {
+fn physical(sources: &Sources, places: &Places, span: Span) -> Value {
     let file = sources.get(span.file);
     let (start, end) = sources.range(span);
     let mut region = json!({
@@ -238,7 +266,7 @@ fn physical(sources: &Sources, root: &SourceRoot, span: Span) -> Value {
     if !snippet.is_empty() {
         region["snippet"] = json!({ "text": snippet });
     }
-    let mut location = json!({ "artifactLocation": root.artifact(file), "region": region });
+    let mut location = json!({ "artifactLocation": places.artifact(span.file), "region": region });
     // The lines around the region, so that a viewer without the file shows some context.
     let lines = file.lines().line_count() as u32;
     let (first, last) = (
@@ -275,7 +303,7 @@ fn fnv1a(text: &str) -> String {
 /// fingerprints.
 struct Results<'a> {
     sources: &'a Sources,
-    root: &'a SourceRoot,
+    places: Places,
     seen: std::collections::HashMap<String, usize>,
 }
 
@@ -291,7 +319,8 @@ impl Results<'_> {
             text.push_str("\n\n");
             text.push_str(&sentence(help));
         }
-        let mut primary = json!({ "physicalLocation": physical(self.sources, self.root, d.span) });
+        let mut primary =
+            json!({ "physicalLocation": physical(self.sources, &self.places, d.span) });
         if let Some(label) = &d.label {
             primary["message"] = json!({ "text": label });
         }
@@ -316,7 +345,7 @@ impl Results<'_> {
                 .map(|(i, r)| {
                     json!({
                         "id": i + 1,
-                        "physicalLocation": physical(self.sources, self.root, r.span),
+                        "physicalLocation": physical(self.sources, &self.places, r.span),
                         "message": { "text": r.label },
                     })
                 })
@@ -328,7 +357,7 @@ impl Results<'_> {
                 .iter()
                 .map(|r| {
                     json!({
-                        "physicalLocation": physical(self.sources, self.root, r.span),
+                        "physicalLocation": physical(self.sources, &self.places, r.span),
                         "message": { "text": r.label },
                     })
                 })
@@ -398,7 +427,7 @@ pub fn write_with_root(report: &Report, root: &SourceRoot, out: &mut dyn Write) 
     out.write_all(&frame.as_bytes()[..at])?;
     let mut results = Results {
         sources: report.sources,
-        root,
+        places: Places::new(root, report.sources),
         seen: Default::default(),
     };
     let all = report.diagnostics.iter().map(|d| (d, None));
@@ -435,6 +464,28 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn places_name_each_file_as_the_root_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let inside = dir.path().join("topo/a.yaml");
+        std::fs::create_dir_all(inside.parent().unwrap()).unwrap();
+        std::fs::write(&inside, "topolint: 1\n").unwrap();
+        let mut sources = Sources::default();
+        let files = [inside, PathBuf::from("/elsewhere/b.yaml")].map(|path| {
+            let name = path.display().to_string();
+            sources.add(SourceFile::new(path, name, String::new()))
+        });
+        let root = SourceRoot::at(dir.path());
+        let places = Places::new(&root, &sources);
+        for id in files {
+            let file = sources.get(id);
+            assert_eq!(places.artifact(id), &root.artifact(file));
+            assert_eq!(places.relative(id), root.relative(file).as_deref());
+        }
+        assert_eq!(places.relative(files[0]), Some("topo/a.yaml"));
+        assert_eq!(places.relative(files[1]), None);
+    }
 
     #[test]
     fn names_are_pascal_case() {
