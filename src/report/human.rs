@@ -274,20 +274,42 @@ const LETTER_LIKE: [char; 4] = ['→', '×', '⇄', '…'];
 /// beyond ASCII. Words are not split at their hyphens either ([`wrap`] runs no hyphen
 /// splitter): a service's name stays whole, and only a word longer than the line is cut.
 fn split_words<'a>(line: &'a str, out: &mut Vec<Word<'a>>) {
-    let ascii = line.is_ascii();
-    if !ascii
-        && line
-            .chars()
-            .any(|c| !c.is_ascii() && !LETTER_LIKE.contains(&c))
-    {
+    let Some(ascii) = own_rule(line) else {
         out.extend(WordSeparator::UnicodeBreakProperties.find_words(line));
         return;
+    };
+    for (start, word_end, end) in pieces(line) {
+        out.push(Word {
+            word: &line[start..word_end],
+            whitespace: &line[word_end..end],
+            penalty: "",
+            width: columns(&line[start..word_end], ascii),
+        });
     }
+}
+
+/// `Some(whether it is ASCII)` when `line` is split by [`split_words`]'s own rule, `None` when
+/// it holds characters that take Unicode's full line breaking.
+fn own_rule(line: &str) -> Option<bool> {
+    let ascii = line.is_ascii();
+    let own = ascii
+        || line
+            .chars()
+            .all(|c| c.is_ascii() || LETTER_LIKE.contains(&c));
+    own.then_some(ascii)
+}
+
+/// The pieces of a line split by [`split_words`]'s own rule, as byte offsets: where each
+/// starts, where its word ends and where the spaces after it end.
+fn pieces(line: &str) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
     let bytes = line.as_bytes();
     let mut start = 0;
-    while start < bytes.len() {
+    std::iter::from_fn(move || {
+        if start == bytes.len() {
+            return None;
+        }
         let mut end = start;
-        loop {
+        let word_end = loop {
             let spaces = memchr::memchr(b' ', &bytes[end..]).map_or(bytes.len(), |i| end + i);
             end = spaces + bytes[spaces..].iter().take_while(|&&b| b == b' ').count();
             let opens = spaces > start && matches!(bytes[spaces - 1], b'{' | b'[' | b'(');
@@ -296,23 +318,22 @@ fn split_words<'a>(line: &'a str, out: &mut Vec<Word<'a>>) {
                 Some(b'}' | b']' | b')' | b',' | b'.' | b';' | b':' | b'!' | b'?' | b'/')
             );
             if end == bytes.len() || !(opens || closes) {
-                break;
+                break spaces;
             }
-        }
-        let piece = &line[start..end];
-        let word = piece.trim_end_matches(' ');
+        };
+        let piece = (start, word_end, end);
         start = end;
-        // One column a character (`Word::from` looks each one up in Unicode's width table).
-        out.push(Word {
-            word,
-            whitespace: &piece[word.len()..],
-            penalty: "",
-            width: if ascii {
-                word.len()
-            } else {
-                word.chars().count()
-            },
-        });
+        Some(piece)
+    })
+}
+
+/// A word's width: one column a character (`Word::from` looks each one up in Unicode's width
+/// table; the characters the own rule allows are all one column wide).
+fn columns(word: &str, ascii: bool) -> usize {
+    if ascii {
+        word.len()
+    } else {
+        word.chars().count()
     }
 }
 
@@ -345,6 +366,9 @@ fn wrap(text: &str, width: usize) -> String {
         if i > 0 {
             out.push('\n');
         }
+        if first_fit(line, width, &mut out) {
+            continue;
+        }
         pieces.clear();
         split_words(line, &mut pieces);
         if pieces.iter().any(|w| w.width > width) {
@@ -368,6 +392,37 @@ fn wrap(text: &str, width: usize) -> String {
         }
     }
     out
+}
+
+/// `line` laid out by first fit straight from its pieces and appended to `out`: what [`wrap`]
+/// makes of it through textwrap, without a list of words or a string a line (a test holds the
+/// two equal). `false`, with nothing appended, for a line that takes Unicode's line breaking or
+/// has a word wider than a line, which textwrap then cuts in pieces.
+fn first_fit(line: &str, width: usize, out: &mut String) -> bool {
+    let Some(ascii) = own_rule(line) else {
+        return false;
+    };
+    let mark = out.len();
+    // The current line: where it starts in `line`, where its last word ends, its columns
+    // (with the spaces after its last word), and whether it has a word yet.
+    let (mut from, mut to, mut used, mut any) = (0, 0, 0, false);
+    for (start, word_end, end) in pieces(line) {
+        let w = columns(&line[start..word_end], ascii);
+        if w > width {
+            out.truncate(mark);
+            return false;
+        }
+        if any && used + w > width {
+            out.push_str(&line[from..to]);
+            out.push('\n');
+            (from, used) = (start, 0);
+        }
+        used += w + (end - word_end);
+        to = word_end;
+        any = true;
+    }
+    out.push_str(&line[from..to]);
+    true
 }
 
 /// The findings of `part`, each followed by a blank line.
