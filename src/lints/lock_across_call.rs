@@ -15,9 +15,9 @@ pub const META: RuleMeta = RuleMeta {
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let facts = cx.call_facts();
-    for k in (0..facts.count()).filter(|&k| facts.has(k, CallFacts::IN_TRANSACTION)) {
-        let (service, i) = facts.item(cx, k);
-        let (from, call) = (&service.name.value, &service.calls[i]);
+    for k in facts.with(CallFacts::IN_TRANSACTION) {
+        let (service, i, call) = facts.item(cx, k);
+        let from = &service.name.value;
         let to = &call.to.value;
         let held = match &call.options.timeout {
             Some(t) => {

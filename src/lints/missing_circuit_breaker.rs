@@ -21,8 +21,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         let (Some(timeout), false) = (facts.timeout(k), facts.has(k, CallFacts::BREAKER)) else {
             continue;
         };
-        let (service, i) = facts.item(cx, k);
-        let call = &service.calls[i];
+        let (service, i, call) = facts.item(cx, k);
         let (from, to) = (&*service.name.value, &*call.to.value);
         let label = if call.options.circuit_breaker.is_some() {
             "`circuit_breaker: false`"

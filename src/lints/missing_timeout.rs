@@ -31,8 +31,8 @@ fn suggested_timeout(p99: Option<Duration>) -> Duration {
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let facts = cx.call_facts();
     for k in (0..facts.count()).filter(|&k| facts.timeout(k).is_none()) {
-        let (service, i) = facts.item(cx, k);
-        let (from, call) = (&service.name.value, &service.calls[i]);
+        let (service, i, call) = facts.item(cx, k);
+        let from = &service.name.value;
         // The callee's p99 as the call facts keep it, not found again by name.
         let callee = cx.sync().all_calls()[k].1;
         let timeout = suggested_timeout(facts.declared(callee)[1]);

@@ -112,7 +112,7 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let margin = cx.settings.min_advice_margin;
     let facts = cx.call_facts();
     let mut calls_with_needs = vec![false; cx.model.services.len()];
-    for k in (0..facts.count()).filter(|&k| facts.has(k, CallFacts::NEEDS)) {
+    for k in facts.with(CallFacts::NEEDS) {
         calls_with_needs[facts.caller(k)] = true;
     }
     let advisor =

@@ -16,9 +16,9 @@ pub const META: RuleMeta = RuleMeta {
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let facts = cx.call_facts();
-    for k in (0..facts.count()).filter(|&k| facts.has(k, CallFacts::BATCH)) {
-        let (service, i) = facts.item(cx, k);
-        let (from, call) = (&service.name.value, &service.calls[i]);
+    for k in facts.with(CallFacts::BATCH) {
+        let (service, i, call) = facts.item(cx, k);
+        let from = &service.name.value;
         let Some(batch) = call.options.batch.as_ref() else {
             continue;
         };

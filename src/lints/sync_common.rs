@@ -142,18 +142,22 @@ impl CallFacts {
         self.flags[k] & flag != 0
     }
 
+    /// The calls that have `flag`, by their places among all calls.
+    pub fn with(&self, flag: u8) -> impl Iterator<Item = usize> + '_ {
+        (0..self.count()).filter(move |&k| self.has(k, flag))
+    }
+
     /// Call `k`'s caller (a service index).
     pub fn caller(&self, k: usize) -> usize {
         self.caller[k] as usize
     }
 
-    /// Call `k`'s caller and its place in the caller's `calls` list.
-    pub fn item<'m>(&self, cx: &Context<'m>, k: usize) -> (&'m Service, usize) {
+    /// Call `k`'s caller, its place in the caller's `calls` list, and the call.
+    pub fn item<'m>(&self, cx: &Context<'m>, k: usize) -> (&'m Service, usize, &'m Call) {
         let edge = cx.graph.graph[cx.sync().all_calls()[k].0];
-        (
-            &cx.model.services[self.caller[k] as usize],
-            edge.item as usize,
-        )
+        let service = &cx.model.services[self.caller(k)];
+        let i = edge.item as usize;
+        (service, i, &service.calls[i])
     }
 
     /// Whether call `a` comes before call `b` (both places among all calls) in an order that does
@@ -286,7 +290,7 @@ services:
     calls: [{ to: leaf, timeout: 100ms }]
   b: { calls: [{ to: leaf, circuit_breaker: true, batch: { items: 50 } }] }
   a: { calls: [{ to: leaf, retries: 4, in_transaction: true, circuit_breaker: false }] }
-  checkout-service-eu-west-a: { calls: [{ to: leaf }] }
+  checkout-service-eu-west-a: { calls: [{ to: leaf, needs: { user_waits: true } }] }
   leaf: { latency: { p50: 5ms, p99: 40ms } }
 ";
         let loaded = crate::load::load_test_text(yaml);
@@ -323,12 +327,14 @@ services:
                         CallFacts::IN_TRANSACTION,
                         options.in_transaction.as_ref().map(|t| t.value),
                     ),
+                    (CallFacts::NEEDS, options.needs.as_ref().map(|_| true)),
                 ];
                 for (flag, set) in flags {
                     assert_eq!(facts.has(c.at, flag), set == Some(true));
                 }
-                let (service, item) = facts.item(&cx, c.at);
+                let (service, item, found) = facts.item(&cx, c.at);
                 assert_eq!((&*service.name.value, item), (&*name, edge.item as usize));
+                assert!(std::ptr::eq(found, call(&cx, edge)));
             }
         }
         // A caller's calls come in the order of its list (`before` relies on it).
@@ -343,11 +349,9 @@ services:
             CallFacts::BREAKER,
             CallFacts::BATCH,
             CallFacts::IN_TRANSACTION,
+            CallFacts::NEEDS,
         ] {
-            assert_eq!(
-                (0..facts.count()).filter(|&k| facts.has(k, flag)).count(),
-                1
-            );
+            assert_eq!(facts.with(flag).count(), 1);
         }
         assert_eq!(facts.attempts.iter().filter(|&&n| n == 5).count(), 1);
         let mut by_facts = calls.clone();
