@@ -5,7 +5,7 @@ use petgraph::graph::{EdgeIndex, NodeIndex};
 use rustc_hash::FxHashMap;
 
 use crate::graph::Edge;
-use crate::model::{Call, CallOptions, Duration, Service, Spanned};
+use crate::model::{Call, CallOptions, Duration, Latency, Service, Spanned};
 
 use super::Context;
 
@@ -74,15 +74,15 @@ impl CallFacts {
             fan_out: FxHashMap::default(),
             declared: Vec::with_capacity(cx.model.services.len() + cx.model.externals.len()),
         };
-        // Services and externals are the first nodes, in this order (see `Graph`).
-        let latencies = (cx.model.services.iter().map(|s| &s.latency))
-            .chain(cx.model.externals.iter().map(|x| &x.latency));
+        // Services and externals are the first nodes, in this order (see `Graph`); each service
+        // is read once, for its latency and its name.
         let micros = |d: &Option<Spanned<Duration>>| d.as_ref().map_or(ABSENT, |d| d.value.0);
-        facts.declared.extend(latencies.map(|l| {
+        let declared = |l: &Option<Box<Latency>>| {
             l.as_deref()
                 .map_or([ABSENT; 2], |l| [micros(&l.p50), micros(&l.p99)])
-        }));
+        };
         for service in &cx.model.services {
+            facts.declared.push(declared(&service.latency));
             let name = service.name.value.as_bytes();
             let mut prefix = [0u8; 16];
             let n = name.len().min(16);
@@ -90,6 +90,9 @@ impl CallFacts {
             let prefix = u128::from_be_bytes(prefix);
             facts.prefix.push([(prefix >> 64) as u64, prefix as u64]);
         }
+        facts
+            .declared
+            .extend(cx.model.externals.iter().map(|x| declared(&x.latency)));
         // Calls are listed caller by caller, in model order: the reads below go forward.
         for (k, &(e, _)) in calls.iter().enumerate() {
             let edge = cx.graph.graph[e];
