@@ -85,7 +85,11 @@ impl SourceRoot {
 
     /// The path of a file relative to the root, with `/` separators; `None` outside the root.
     pub fn relative(&self, file: &SourceFile) -> Option<String> {
-        let path = absolute(&file.path);
+        self.relative_of(&absolute(&file.path))
+    }
+
+    /// [`SourceRoot::relative`] of a path already made absolute.
+    fn relative_of(&self, path: &Path) -> Option<String> {
         let relative = path.strip_prefix(&self.dir).ok()?;
         let parts: Vec<_> = relative
             .components()
@@ -97,10 +101,14 @@ impl SourceRoot {
     /// The artifact location of a file: relative to the root when it is inside it, else an
     /// absolute `file:` URI.
     pub fn artifact(&self, file: &SourceFile) -> Value {
-        let path = absolute(&file.path);
+        self.artifact_of(&absolute(&file.path))
+    }
+
+    /// [`SourceRoot::artifact`] of a path already made absolute.
+    fn artifact_of(&self, path: &Path) -> Value {
         match path.strip_prefix(&self.dir) {
             Ok(relative) => json!({ "uri": encode_path(relative), "uriBaseId": ROOT_BASE_ID }),
-            Err(_) => json!({ "uri": file_uri(&path) }),
+            Err(_) => json!({ "uri": file_uri(path) }),
         }
     }
 }
@@ -116,9 +124,10 @@ pub struct Places {
 
 impl Places {
     pub fn new(root: &SourceRoot, sources: &Sources) -> Places {
+        let paths: Vec<PathBuf> = sources.files.iter().map(|f| absolute(&f.path)).collect();
         Places {
-            artifact: sources.files.iter().map(|f| root.artifact(f)).collect(),
-            relative: sources.files.iter().map(|f| root.relative(f)).collect(),
+            artifact: paths.iter().map(|p| root.artifact_of(p)).collect(),
+            relative: paths.iter().map(|p| root.relative_of(p)).collect(),
         }
     }
 
