@@ -28,27 +28,38 @@ fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (best, last.expect("runs > 0"))
 }
 
-/// The fastest of `runs` timings of `f` and of `g`, run in turns: a load that only a second
-/// process or the host causes falls on both alike, so their ratio stays meaningful on a shared
-/// machine.
-fn best_of_turns<A, B>(
-    runs: usize,
-    mut f: impl FnMut() -> A,
-    mut g: impl FnMut() -> B,
-) -> (Duration, Duration, B) {
-    let (mut best_f, mut best_g, mut last) = (Duration::MAX, Duration::MAX, None);
-    for _ in 0..runs {
-        let start = Instant::now();
-        std::hint::black_box(f());
-        best_f = best_f.min(start.elapsed());
-        // The previous value is dropped before timing the next one.
-        drop(last.take());
-        let start = Instant::now();
-        let value = g();
-        best_g = best_g.min(start.elapsed());
-        last = Some(value);
+/// The median of some figures (the mean of the middle two for an even count).
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
     }
-    (best_f, best_g, last.expect("runs > 0"))
+}
+
+/// Ratios of figures taken in the same round, `a[i] / b[i]`: a slow spell of the shared machine
+/// falls on both sides of each, where the ratio of two bests can pair a quick spell with a slow
+/// one.
+fn paired(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().zip(b).map(|(x, y)| x / y).collect()
+}
+
+/// `median (lowest–highest)` of paired ratios, as a factor or (with `percent`) in per cent.
+fn spread(ratios: &[f64], percent: bool) -> String {
+    let lo = ratios.iter().copied().fold(f64::MAX, f64::min);
+    let hi = ratios.iter().copied().fold(f64::MIN, f64::max);
+    let m = median(ratios.to_vec());
+    if percent {
+        format!("{:.1}% ({:.1}–{:.1}%)", 100.0 * m, 100.0 * lo, 100.0 * hi)
+    } else {
+        format!("×{m:.2} (×{lo:.2}–{hi:.2})")
+    }
+}
+
+fn lowest(xs: &[f64]) -> f64 {
+    xs.iter().copied().fold(f64::MAX, f64::min)
 }
 
 fn bare_parse(text: &str) -> usize {
@@ -164,7 +175,7 @@ fn main() {
     };
     let dir = tempfile::tempdir().unwrap();
 
-    println!("topolint scale benchmark (best of runs; peak = max RSS of a separate process)\n");
+    println!("topolint scale benchmark (rounds; peak = max RSS of a separate process)\n");
     println!(
         "{:>8} {:>8} {:>9} {:>9} {:>6} {:>8} {:>8} {:>7} {:>9} {:>9} {:>6} {:>9} {:>6} {:>9}",
         "services",
@@ -190,15 +201,33 @@ fn main() {
         let mb = text.len() as f64 / 1e6;
         let runs = 5;
 
-        let (parse, load_time, loaded) = best_of_turns(
-            runs,
-            || bare_parse(&text),
-            || load_text("synthetic.topology.yaml", &text),
-        );
+        // In rounds: each round parses, loads, builds the graph and lints, one after the other,
+        // so that each round's ratios (lint over load, load over parse) are taken within one
+        // spell of the machine. The table gives the best of each and the median of the rounds'
+        // ratios.
+        let (mut parses, mut loads, mut graphs, mut lints) = (vec![], vec![], vec![], vec![]);
+        let mut last = None;
+        for _ in 0..runs {
+            let start = Instant::now();
+            std::hint::black_box(bare_parse(&text));
+            parses.push(start.elapsed().as_secs_f64());
+            // The previous round's model is freed before timing the next.
+            drop(last.take());
+            let start = Instant::now();
+            let loaded = load_text("synthetic.topology.yaml", &text);
+            loads.push(start.elapsed().as_secs_f64());
+            let start = Instant::now();
+            let graph = Graph::build(&loaded.model);
+            graphs.push(start.elapsed().as_secs_f64());
+            let start = Instant::now();
+            let outcome = engine::lint(&loaded.model, &graph, &RuleConfig::default());
+            lints.push(start.elapsed().as_secs_f64());
+            last = Some((loaded, graph, outcome));
+        }
+        let (loaded, graph, outcome) = last.expect("runs > 0");
         assert!(!loaded.has_errors(), "synthetic topology has load errors");
-        let (graph_time, graph) = best(runs, || Graph::build(&loaded.model));
-        let config = RuleConfig::default();
-        let (lint_time, outcome) = best(runs, || engine::lint(&loaded.model, &graph, &config));
+        let (parse, load_time) = (lowest(&parses), lowest(&loads));
+        let (load_ratios, lint_ratios) = (paired(&loads, &parses), paired(&lints, &loads));
 
         let mut families = Vec::new();
         for family in ["S", "A", "C", "D", "L"] {
@@ -227,52 +256,63 @@ fn main() {
             ));
         }
 
-        // Fresh processes, in turns: the parse and the load as a user's run meets them (the file
-        // read from disk, memory fresh from the system); time the best, peak the largest.
-        let (mut fresh_parse, mut fresh_load) = (f64::MAX, f64::MAX);
-        let (mut parse_peak, mut load_peak) = (0.0f64, 0.0f64);
-        for _ in 0..3 {
+        // Fresh processes, in rounds: the parse and the load as a user's run meets them (the file
+        // read from disk, memory fresh from the system), then `check` with JSON and with the
+        // human report (the default). Times are the best of each; peaks the largest; each
+        // round's end-to-end runs are divided by that round's parse.
+        let (mut fresh_parses, mut fresh_loads, mut jsons, mut humans) =
+            (vec![], vec![], vec![], vec![]);
+        let (mut parse_peak, mut load_peak, mut e2e_peak, mut human_peak) =
+            (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        for _ in 0..runs {
             let (t, peak) = child("parse", &file);
-            (fresh_parse, parse_peak) = (fresh_parse.min(t), parse_peak.max(peak));
+            fresh_parses.push(t);
+            parse_peak = parse_peak.max(peak);
             let (t, peak) = child("load", &file);
-            (fresh_load, load_peak) = (fresh_load.min(t), load_peak.max(peak));
-        }
-        // JSON and the human report (the default), in turns.
-        let (mut e2e, mut e2e_peak) = (f64::MAX, 0.0f64);
-        let (mut human, mut human_peak) = (f64::MAX, 0.0f64);
-        for _ in 0..runs.min(3) {
+            fresh_loads.push(t);
+            load_peak = load_peak.max(peak);
             let (t, peak) = end_to_end(&file, "json");
-            (e2e, e2e_peak) = (e2e.min(t), e2e_peak.max(peak));
+            jsons.push(t);
+            e2e_peak = e2e_peak.max(peak);
             let (t, peak) = end_to_end(&file, "human");
-            (human, human_peak) = (human.min(t), human_peak.max(peak));
+            humans.push(t);
+            human_peak = human_peak.max(peak);
         }
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let (fresh_parse, fresh_load) = (lowest(&fresh_parses), lowest(&fresh_loads));
+        let (e2e, human) = (lowest(&jsons), lowest(&humans));
+        let json_ratios = paired(&jsons, &fresh_parses);
+        let human_ratios = paired(&humans, &fresh_parses);
+        let ms = |seconds: f64| seconds * 1e3;
         println!(
             "{:>8} {:>8.1} {:>9.1} {:>9.1} {:>6.2} {:>8.1} {:>8.1} {:>6.1}% {:>9.1} {:>9.1} {:>6.2} {:>9.1} {:>6.2} {:>9.1}",
             n,
             mb,
             ms(parse),
             ms(load_time),
-            load_time.as_secs_f64() / parse.as_secs_f64(),
-            ms(graph_time),
-            ms(lint_time),
-            100.0 * lint_time.as_secs_f64() / load_time.as_secs_f64(),
+            median(load_ratios.clone()),
+            ms(lowest(&graphs)),
+            ms(lowest(&lints)),
+            100.0 * median(lint_ratios.clone()),
             parse_peak,
             load_peak,
             load_peak / mb,
-            e2e * 1e3,
-            e2e / parse.as_secs_f64(),
+            ms(e2e),
+            median(json_ratios.clone()),
             e2e_peak,
         );
         detail.push(format!(
-            "{n} services: fresh processes, file read included: parse {:.1} ms, load and graph {:.1} ms (×{:.2}), e2e ×{:.2}; e2e of the human report (the default) {:.1} ms, ×{:.2} the parse in the table, ×{:.2} the fresh parse, peak {:.1} MB (×{:.2} the file); {} findings; rule families {}; formats {}",
-            fresh_parse * 1e3,
-            fresh_load * 1e3,
-            fresh_load / fresh_parse,
-            e2e / fresh_parse,
-            human * 1e3,
-            human / parse.as_secs_f64(),
-            human / fresh_parse,
+            "{n} services, each round's ratios, median (lowest–highest) of {runs}: in process, lint {} of the load, load {} the parse; fresh processes, file read included, over that round's parse: load and graph {}, JSON end to end {}, human report (the default) end to end {}.\n  Bests: fresh parse {:.1} ms, load and graph {:.1} ms, JSON {:.1} ms (×{:.2} the parse in the table), human {:.1} ms (×{:.2} the parse in the table), peak {:.1} MB (×{:.2} the file); {} findings; rule families {}; formats {}",
+            spread(&lint_ratios, true),
+            spread(&load_ratios, false),
+            spread(&paired(&fresh_loads, &fresh_parses), false),
+            spread(&json_ratios, false),
+            spread(&human_ratios, false),
+            ms(fresh_parse),
+            ms(fresh_load),
+            ms(e2e),
+            e2e / parse,
+            ms(human),
+            human / parse,
             human_peak,
             human_peak / mb,
             outcome.diagnostics.len(),
@@ -285,7 +325,7 @@ fn main() {
         println!("{line}");
     }
     println!(
-        "\n×parse: time over the bare event parse of the same text; ×file: peak MB over the file's MB."
+        "\nTimes: the best of the rounds. ×parse, %load: the median of each round's ratio (in process: load over the bare event parse of the same text, lint over load; e2e: over the same round's bare parse in a fresh process). ×file: peak MB over the file's MB."
     );
     println!(
         "e2e: the release binary, `check --format json` (the detail lines add the human report), reading the file from disk."
