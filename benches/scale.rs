@@ -9,7 +9,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use saphyr_parser::Parser;
-use topolint::graph::Graph;
 use topolint::lints::engine::{self, RuleConfig};
 use topolint::load::{self, Limits};
 use topolint::report::{self, Format, Report};
@@ -150,8 +149,8 @@ fn run_child(what: &str, file: &str) {
         }
         "load" => {
             // As the binary does: the file read once, by the loader.
-            let loaded = load::load_paths(&[PathBuf::from(file)], &Limits::default()).unwrap();
-            let graph = Graph::build(&loaded.model);
+            let mut loaded = load::load_paths(&[PathBuf::from(file)], &Limits::default()).unwrap();
+            let graph = loaded.build_graph();
             std::hint::black_box((loaded.model.services.len(), graph.graph.edge_count()));
         }
         _ => unreachable!(),
@@ -214,10 +213,10 @@ fn main() {
             // The previous round's model is freed before timing the next.
             drop(last.take());
             let start = Instant::now();
-            let loaded = load_text("synthetic.topology.yaml", &text);
+            let mut loaded = load_text("synthetic.topology.yaml", &text);
             loads.push(start.elapsed().as_secs_f64());
             let start = Instant::now();
-            let graph = Graph::build(&loaded.model);
+            let graph = loaded.build_graph();
             graphs.push(start.elapsed().as_secs_f64());
             let start = Instant::now();
             let outcome = engine::lint(&loaded.model, &graph, &RuleConfig::default());

@@ -11,9 +11,9 @@ fn main() {
     topolint::tune_allocator();
     let path = std::env::args().nth(1).expect("a file");
     if std::env::args().nth(2).as_deref() == Some("--load-only") {
-        let loaded = load::load_paths(&[path.into()], &Limits::default()).unwrap();
+        let mut loaded = load::load_paths(&[path.into()], &Limits::default()).unwrap();
         memory("loaded");
-        let graph = topolint::graph::Graph::build(&loaded.model);
+        let graph = loaded.build_graph();
         memory("graph built");
         println!(
             "{} services, {} edges",
@@ -160,11 +160,11 @@ fn main() {
     let t = Instant::now();
     let mut sources = topolint::source::Sources::default();
     sources.add(file);
-    let loaded = load::load_sources(sources, &[], &Limits::default());
+    let mut loaded = load::load_sources(sources, &[], &Limits::default());
     println!("load (all)   {:>8.1} ms", t.elapsed().as_secs_f64() * 1e3);
     drop(doc);
     let t = Instant::now();
-    let graph = topolint::graph::Graph::build(&loaded.model);
+    let graph = loaded.build_graph();
     println!("graph        {:>8.1} ms", t.elapsed().as_secs_f64() * 1e3);
     lint_all(&loaded, &graph);
     for rule in topolint::lints::RULES.iter().filter(|r| r.check.is_some()) {

@@ -63,7 +63,7 @@ pub fn analyze(mut loaded: Loaded, rules: &RuleConfig) -> Analysis {
             suppressed: Vec::new(),
         };
     }
-    let graph = Graph::build(&loaded.model);
+    let graph = loaded.build_graph();
     let Outcome {
         diagnostics: mut found,
         suppressed,

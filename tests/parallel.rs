@@ -304,16 +304,80 @@ fn references_of_a_large_topology_are_checked_on_two_threads_in_file_order() {
     assert!(found[2].1.starts_with("`db-0` is a datastore"), "{found:?}");
 }
 
+/// Every edge of a graph, as comparable text.
+fn edges_text(graph: &Graph) -> Vec<String> {
+    topolint::graph::all_edges(graph)
+        .map(|(from, to, edge)| format!("{from:?} {to:?} {edge:?}"))
+        .collect()
+}
+
 #[test]
-fn a_large_graph_built_on_two_threads_has_every_edge_where_the_model_says() {
+fn the_graph_built_from_what_the_load_found_is_the_graph_built_by_looking_up() {
+    // A large topology (looked up on two threads) with references that name nothing, a node of
+    // the wrong kind, and idempotency stores (which make no edge but take their place in order).
+    let mut text = topolint::synth::topology(24_000, 5);
+    for (nth, replacement) in [(10, "svc-missing-a"), (30_000, "db-0"), (30_500, "q-0")] {
+        let at = text.match_indices("- to: svc-").nth(nth).unwrap().0 + 6;
+        let end = at + text[at..].find('\n').unwrap();
+        text.replace_range(at..end, replacement);
+    }
+    let mut files = vec![("synthetic.topology.yaml".into(), text)];
+    let root = common::root().join("fixtures");
+    for dir in ["examples", "invalid", "valid"] {
+        for path in common::files_under(&root.join(dir), &["yaml"]) {
+            files.push((
+                path.display().to_string(),
+                std::fs::read_to_string(&path).unwrap(),
+            ));
+        }
+    }
+    let mut stores = 0;
+    for (name, text) in &files {
+        let mut loaded = common::load_texts(&[(name.as_str(), text.as_str())]);
+        let Some(targets) = loaded.targets.take() else {
+            // Not indexed: a file that failed to parse, or over the node limit.
+            continue;
+        };
+        let model = &loaded.model;
+        let references: usize = model
+            .services
+            .iter()
+            .map(|s| {
+                let mut n = 0;
+                s.for_each_reference(|_, _, _| n += 1);
+                n
+            })
+            .sum();
+        assert_eq!(targets.len(), references, "{name}");
+        stores += model
+            .services
+            .iter()
+            .flat_map(|s| &s.consumes)
+            .filter(|c| c.idempotency.as_ref().is_some_and(|i| i.store.is_some()))
+            .count();
+        let found = Graph::build_from(model, targets);
+        assert_edges_as_the_model_says(model, &found, name);
+        assert_eq!(
+            edges_text(&found),
+            edges_text(&Graph::build(model)),
+            "{name}"
+        );
+    }
+    assert!(stores > 0, "the files have idempotency stores");
+}
+
+/// Asserts that every edge of `graph` joins a service to the node its item names, and that
+/// every reference that names a node of a kind it accepts (found here with the model's own
+/// lookup) made one; gives the number of edges from services.
+fn assert_edges_as_the_model_says(
+    model: &topolint::model::Model,
+    graph: &Graph,
+    file: &str,
+) -> usize {
     use topolint::graph::EdgeKind;
-    let text = topolint::synth::topology(24_000, 9);
-    let loaded = common::load_texts(&[("s.yaml", &text)]);
-    assert!(!loaded.has_errors());
-    let model = &loaded.model;
-    let graph = Graph::build(model);
+    use topolint::model::Reference;
     let mut counted = 0;
-    for (from, to, edge) in topolint::graph::all_edges(&graph) {
+    for (from, to, edge) in topolint::graph::all_edges(graph) {
         let name = |n| graph.name(model, n).to_string();
         if edge.kind == EdgeKind::DeadLetter {
             continue;
@@ -340,10 +404,32 @@ fn a_large_graph_built_on_two_threads_has_every_edge_where_the_model_says() {
             EdgeKind::Write => (from, to, s.writes[i].value.to_string()),
             EdgeKind::DeadLetter => unreachable!(),
         };
-        assert_eq!(name(owner), s.name.value.to_string(), "{edge:?}");
-        assert_eq!(name(other), named, "{edge:?}");
+        assert_eq!(name(owner), s.name.value.to_string(), "{file}: {edge:?}");
+        assert_eq!(name(other), named, "{file}: {edge:?}");
         counted += 1;
     }
+    let mut resolving = 0;
+    for s in &model.services {
+        s.for_each_reference(|reference, _, name| {
+            let node = model.lookup(&name.value);
+            if reference != Reference::IdempotencyStore
+                && node.is_some_and(|n| reference.kinds().contains(&n.kind))
+            {
+                resolving += 1;
+            }
+        });
+    }
+    assert_eq!(counted, resolving, "{file}");
+    counted
+}
+
+#[test]
+fn a_large_graph_built_on_two_threads_has_every_edge_where_the_model_says() {
+    let text = topolint::synth::topology(24_000, 9);
+    let loaded = common::load_texts(&[("s.yaml", &text)]);
+    assert!(!loaded.has_errors());
+    let model = &loaded.model;
+    let counted = assert_edges_as_the_model_says(model, &Graph::build(model), "s.yaml");
     // Every reference became an edge (the synthetic topology has no dangling ones).
     let references: usize = model
         .services

@@ -5,7 +5,7 @@ use petgraph::Direction;
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
 
-use crate::model::{Model, NodeKind, NodeRef, Reference};
+use crate::model::{Model, NodeKind, NodeRef, Reference, Targets};
 use crate::source::Span;
 
 /// The kinds of edges, as TOPOLOGY.md lists them (plus `Reply`: a reply channel back to its
@@ -73,29 +73,18 @@ fn slot(kind: NodeKind) -> usize {
     }
 }
 
-/// Services from this many on have their edges' targets looked up on two threads.
+/// Services from this many on have their references looked up on two threads.
 const PARALLEL_MIN_SERVICES: usize = 20_000;
 
-/// The node each reference of the services names (`None` when it names nothing of the right
-/// kind), in the order of [`Service::for_each_reference`] without idempotency stores (they make no
-/// edge), which is the order [`Graph::build`] adds the edges in. The lookups, a hash probe and
-/// usually a cache miss each, are most of the graph's building; large topologies split them over
-/// two threads.
-fn service_targets(
-    model: &Model,
-    find: &(impl Fn(&str, &[NodeKind]) -> Option<NodeRef> + Sync),
-) -> Vec<Option<NodeRef>> {
-    crate::parallel::in_halves(&model.services, PARALLEL_MIN_SERVICES, |services| {
-        let mut out = Vec::new();
-        for service in services {
-            service.for_each_reference(|reference, _, name| {
-                if edge_of(reference).is_some() {
-                    out.push(find(&name.value, reference.kinds()));
-                }
-            });
-        }
-        out
-    })
+/// What every reference of the services names, when no load handed it on: the lookups, a hash
+/// probe and usually a cache miss each, are most of the graph's building; large topologies split
+/// them over two threads.
+fn service_targets(model: &Model) -> Targets {
+    Targets::new(crate::parallel::in_halves(
+        &model.services,
+        PARALLEL_MIN_SERVICES,
+        |services| vec![model.resolve(services, |_, _, _| {})],
+    ))
 }
 
 /// The edge a service's reference makes, and whether it leaves the service (a consume and a
@@ -116,11 +105,15 @@ fn edge_of(reference: Reference) -> Option<(EdgeKind, bool)> {
 impl Graph {
     /// Builds the graph. References that do not resolve (already reported as T003) are left out.
     pub fn build(model: &Model) -> Graph {
+        Graph::build_from(model, service_targets(model))
+    }
+
+    /// Builds the graph from what the model's references name, as its load found them
+    /// ([`crate::load::Loaded::targets`]): at 100k services, looking every name up again was
+    /// half of the graph's building.
+    pub fn build_from(model: &Model, targets: Targets) -> Graph {
         let counts = NodeKind::ALL.map(|kind| model.count(kind));
         let nodes: usize = counts.iter().sum();
-        let find =
-            |name: &str, kinds: &[NodeKind]| model.lookup(name).filter(|n| kinds.contains(&n.kind));
-        let targets = service_targets(model, &find);
         // At most one edge per reference, and one dead letter per channel.
         let edges = targets.len() + model.channels.len();
         let mut graph = DiGraph::with_capacity(nodes, edges);
@@ -139,10 +132,10 @@ impl Graph {
         for (si, service) in model.services.iter().enumerate() {
             let me = g.service_node(si);
             service.for_each_reference(|reference, item, _| {
+                let target = targets.next().expect("a target for every reference");
                 let Some((kind, leaves)) = edge_of(reference) else {
                     return;
                 };
-                let target = targets.next().expect("a target for every reference");
                 if let Some(other) = target {
                     let other = g.node(other);
                     let (from, to) = if leaves { (me, other) } else { (other, me) };
@@ -162,7 +155,7 @@ impl Graph {
             if let Some(dl) = channel
                 .dead_letter
                 .as_ref()
-                .and_then(|d| find(d, &[NodeKind::Channel]))
+                .and_then(|d| model.lookup(d).filter(|n| n.kind == NodeKind::Channel))
             {
                 let from = g.node(NodeRef {
                     kind: NodeKind::Channel,

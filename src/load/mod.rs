@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Diagnostic;
 use crate::lints::meta;
-use crate::model::{CallOptions, Document, Model, RequestOptions};
+use crate::model::{CallOptions, Document, Model, RequestOptions, Targets};
 use crate::source::{FileId, SourceFile, Sources, Span};
 
 pub use decode::FIELDS;
@@ -63,11 +63,24 @@ pub struct Loaded {
     pub sources: Sources,
     pub model: Model,
     pub diagnostics: Vec<Diagnostic>,
+    /// What the model's references name, as the load found them, for building its graph once
+    /// ([`crate::graph::Graph::build_from`]); `None` once taken, or when the model is too large
+    /// to index.
+    pub targets: Option<Targets>,
 }
 
 impl Loaded {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_load_error)
+    }
+
+    /// The model's graph, from what the load found its references name when it still has that
+    /// (taken: the first call uses it), by looking them up otherwise.
+    pub fn build_graph(&mut self) -> crate::graph::Graph {
+        match self.targets.take() {
+            Some(targets) => crate::graph::Graph::build_from(&self.model, targets),
+            None => crate::graph::Graph::build(&self.model),
+        }
     }
 }
 
@@ -271,11 +284,12 @@ pub fn load_sources(
             documents.push((id, doc));
         }
     }
-    let model = resolve::merge(documents, &mut diagnostics, limits);
+    let (model, targets) = resolve::merge(documents, &mut diagnostics, limits);
     Loaded {
         sources,
         model,
         diagnostics,
+        targets,
     }
 }
 
@@ -288,11 +302,12 @@ pub fn merge_documents(
     mut diagnostics: Vec<Diagnostic>,
     limits: &Limits,
 ) -> Loaded {
-    let model = resolve::merge(documents, &mut diagnostics, limits);
+    let (model, targets) = resolve::merge(documents, &mut diagnostics, limits);
     Loaded {
         sources,
         model,
         diagnostics,
+        targets,
     }
 }
 

@@ -9,11 +9,13 @@ use crate::suggest;
 
 use super::Limits;
 
+/// Joins parsed documents into one model, registers its names and checks its references; gives
+/// what the references name too (`None` when the model has too many nodes to index).
 pub fn merge(
     documents: Vec<(FileId, Document)>,
     diagnostics: &mut Vec<Diagnostic>,
     limits: &Limits,
-) -> Model {
+) -> (Model, Option<Targets>) {
     let mut model = Model::default();
     let mut operations_span: Option<Span> = None;
     for (file, doc) in documents {
@@ -67,11 +69,11 @@ pub fn merge(
                 limits.max_nodes
             ),
         ));
-        return model;
+        return (model, None);
     }
     register_names(&mut model, diagnostics);
-    check_references(&model, diagnostics);
-    model
+    let targets = check_references(&model, diagnostics);
+    (model, Some(targets))
 }
 
 fn register_names(model: &mut Model, diagnostics: &mut Vec<Diagnostic>) {
@@ -237,35 +239,37 @@ fn expect_of(reference: Reference) -> (&'static Expect, &'static str) {
     }
 }
 
-/// The failing references of some services, in order.
-fn failures<'m>(model: &'m Model, services: &'m [Service]) -> Vec<Failure<'m>> {
-    let mut out = Vec::new();
-    for service in services {
-        service.for_each_reference(|reference, _, name| {
-            let (expect, role) = expect_of(reference);
-            match model.lookup(&name.value) {
-                Some(node) if expect.kinds.contains(&node.kind) => {}
-                found => out.push((name, expect, role, found)),
-            }
-        });
-    }
-    out
+/// What the references of some services name, and those that fail, in order.
+fn resolve<'m>(
+    model: &'m Model,
+    services: &'m [Service],
+) -> (Vec<Option<NodeRef>>, Vec<Failure<'m>>) {
+    let mut failures = Vec::new();
+    let targets = model.resolve(services, |reference, name, found| {
+        let (expect, role) = expect_of(reference);
+        failures.push((name, expect, role, found));
+    });
+    (targets, failures)
 }
 
-fn check_references(model: &Model, diagnostics: &mut Vec<Diagnostic>) {
+/// Reports the references that name nothing of their kind; gives what all of them name, for the
+/// graph.
+fn check_references(model: &Model, diagnostics: &mut Vec<Diagnostic>) -> Targets {
     // The lookups may run on two threads; the diagnostics are made here, in file order, so that
     // the "did you mean" budget goes to the first unknown names whatever the schedule.
-    let found = crate::parallel::in_halves(&model.services, PARALLEL_MIN_SERVICES, |services| {
-        failures(model, services)
+    let halves = crate::parallel::in_halves(&model.services, PARALLEL_MIN_SERVICES, |services| {
+        vec![resolve(model, services)]
     });
+    let (targets, found): (Vec<_>, Vec<_>) = halves.into_iter().unzip();
     let mut c = Checker {
         model,
         diagnostics,
         suggested: 0,
     };
-    for (name, expect, role, node) in found {
+    for (name, expect, role, node) in found.into_iter().flatten() {
         c.report(name, expect, role, node);
     }
+    let targets = Targets::new(targets);
     for channel in &model.channels {
         if let Some(broker) = &channel.broker {
             c.check(broker, &BROKER, "`broker`");
@@ -276,4 +280,5 @@ fn check_references(model: &Model, diagnostics: &mut Vec<Diagnostic>) {
             c.check(dead_letter, &CHANNEL, "`dead_letter`");
         }
     }
+    targets
 }

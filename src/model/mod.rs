@@ -207,6 +207,40 @@ impl Reference {
     }
 }
 
+/// What the references of all services name ([`Model::resolve`] over the services in order, in
+/// parts), as the loader found them while checking them: [`crate::graph::Graph::build_from`]
+/// turns them into edges without looking every name up again. Made only by the loader, for the
+/// model it returns beside them.
+#[derive(Debug, Default)]
+pub struct Targets {
+    parts: Vec<Vec<Option<NodeRef>>>,
+}
+
+impl Targets {
+    pub(crate) fn new(parts: Vec<Vec<Option<NodeRef>>>) -> Targets {
+        Targets { parts }
+    }
+
+    /// The number of references.
+    pub fn len(&self) -> usize {
+        self.parts.iter().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The targets in the order of the references.
+impl IntoIterator for Targets {
+    type Item = Option<NodeRef>;
+    type IntoIter = std::iter::Flatten<std::vec::IntoIter<Vec<Option<NodeRef>>>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.parts.into_iter().flatten()
+    }
+}
+
 impl Service {
     /// Every name the service refers to, with what it names it as and the index of its item in
     /// its list, in the order of the lists: calls, requests (each with its reply), publishes,
@@ -750,6 +784,30 @@ impl Model {
         leave_items(model.messages);
         leave_items(model.datastores);
         // The rest is small; the name index holds plain node references.
+    }
+
+    /// What every reference of `services` names: the node, when it is of a kind the reference
+    /// accepts ([`Reference::kinds`]), `None` otherwise, in the order of
+    /// [`Service::for_each_reference`]. `failed` is given each reference that names nothing of
+    /// its kind, with the node it names instead (if any). The loader checks references and the
+    /// graph turns them into edges through here; a lookup is a hash probe and usually a cache
+    /// miss, so a load hands what it found on to the graph ([`Targets`]).
+    pub fn resolve<'m>(
+        &'m self,
+        services: &'m [Service],
+        mut failed: impl FnMut(Reference, &'m Spanned<Name>, Option<NodeRef>),
+    ) -> Vec<Option<NodeRef>> {
+        let mut found = Vec::new();
+        for service in services {
+            service.for_each_reference(|reference, _, name| match self.lookup(&name.value) {
+                Some(node) if reference.kinds().contains(&node.kind) => found.push(Some(node)),
+                other => {
+                    failed(reference, name, other);
+                    found.push(None);
+                }
+            });
+        }
+        found
     }
 
     pub fn lookup(&self, name: &str) -> Option<NodeRef> {
