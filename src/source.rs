@@ -94,14 +94,12 @@ impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let mut starts = vec![0u32];
         let bytes = text.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\n' => starts.push(i as u32 + 1),
-                b'\r' if bytes.get(i + 1) != Some(&b'\n') => starts.push(i as u32 + 1),
-                _ => {}
+        // Line ends found with memchr, many bytes at a time (a byte-at-a-time loop was 15 ms
+        // of a 31 MB file); a lone `\r` ends a line too.
+        for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+            if bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n') {
+                starts.push(i as u32 + 1);
             }
-            i += 1;
         }
         LineIndex {
             starts,
@@ -362,6 +360,43 @@ mod tests {
         assert!(!wide.set_text_aside());
         assert_eq!(wide.restore_text(), Ok(()));
         assert_eq!(wide.text, "é: 1\n");
+    }
+
+    #[test]
+    fn lines_start_after_every_line_end_of_any_kind() {
+        // Line starts as a byte-at-a-time reading finds them.
+        fn starts(text: &str) -> Vec<u32> {
+            let b = text.as_bytes();
+            let mut out = vec![0];
+            for i in 0..b.len() {
+                if b[i] == b'\n' || (b[i] == b'\r' && b.get(i + 1) != Some(&b'\n')) {
+                    out.push(i as u32 + 1);
+                }
+            }
+            out
+        }
+        let mut texts: Vec<String> = ["", "\n", "\r", "\r\n", "\n\r", "a\rb\r\nc\nd\r", "\r\r\n\n"]
+            .map(String::from)
+            .to_vec();
+        // Long texts, so that line ends fall on every place of the search's blocks.
+        let pieces = ["a", "\n", "\r", "\r\n", "é", "bc: d"];
+        let mut seed = 7u32;
+        for _ in 0..4 {
+            let mut text = String::new();
+            for _ in 0..3_000 {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                text.push_str(pieces[(seed >> 16) as usize % pieces.len()]);
+            }
+            texts.push(text);
+        }
+        for text in &texts {
+            let index = LineIndex::new(text);
+            let expected = starts(text);
+            assert_eq!(index.line_count(), expected.len(), "{text:?}");
+            for (line, &start) in expected.iter().enumerate() {
+                assert_eq!(index.line_start(line), start, "{text:?}");
+            }
+        }
     }
 
     #[test]

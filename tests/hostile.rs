@@ -206,3 +206,34 @@ fn hostile_inputs_fail_cleanly_with_bounded_memory() {
     assert!(stdout.contains("binary file"), "{stdout}");
     std::io::stdout().flush().unwrap();
 }
+
+#[test]
+fn a_binary_file_is_named_by_its_first_nul_byte() {
+    let mut long = b"topolint: 1\n".repeat(10_000);
+    long[100_003] = 0;
+    long[100_050] = 0;
+    let cases: [(&[u8], Option<usize>); 5] = [
+        (b"\0topolint: 1\n", Some(0)),
+        (b"topolint: 1\n\0", Some(12)),
+        (
+            b"topolint: 1\nsystem: a-long-name-that-goes-past-32-bytes\0\0",
+            Some(55),
+        ),
+        (&long, Some(100_003)),
+        (b"topolint: 1\n", None),
+    ];
+    for (bytes, nul) in cases {
+        let (_, problem) =
+            topolint::load::from_bytes("f.yaml".into(), "f.yaml".into(), bytes.to_vec());
+        match nul {
+            Some(at) => {
+                let (_, message) = problem.expect("a binary file");
+                assert!(
+                    message.starts_with(&format!("binary file (a NUL byte at offset {at})")),
+                    "{message}"
+                );
+            }
+            None => assert!(problem.is_none(), "{problem:?}"),
+        }
+    }
+}

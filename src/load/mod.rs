@@ -182,7 +182,8 @@ pub fn from_bytes(
     name: String,
     bytes: Vec<u8>,
 ) -> (SourceFile, Option<(usize, String)>) {
-    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+    // memchr: a byte-at-a-time search took 15 ms of a 31 MB file, before parsing could start.
+    if let Some(nul) = memchr::memchr(0, &bytes) {
         let message =
             format!("binary file (a NUL byte at offset {nul}): a topology file is YAML text");
         return (
