@@ -78,14 +78,18 @@ pub fn merge(
 
 fn register_names(model: &mut Model, diagnostics: &mut Vec<Diagnostic>) {
     // Names are registered in file order so that "first defined" is the earlier definition.
-    let mut all: Vec<(Span, NodeRef)> = model
+    // Each name is hashed here, where its place is read.
+    let mut all: Vec<(Span, NodeRef, u64)> = model
         .nodes()
-        .map(|node| (model.node_name(node).span, node))
+        .map(|node| {
+            let name = model.node_name(node);
+            (name.span, node, model.name_hash(&name.value))
+        })
         .collect();
-    all.sort_by_key(|(span, _)| (span.file, span.start));
+    all.sort_by_key(|(span, _, _)| (span.file, span.start));
     model.reserve_names(all.len());
-    for (span, node) in all {
-        let Err(first) = model.register(node) else {
+    for (span, node, hash) in all {
+        let Err(first) = model.register(node, hash) else {
             continue;
         };
         let kind = node.kind;
