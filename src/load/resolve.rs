@@ -273,7 +273,6 @@ fn check_references(model: &Model, diagnostics: &mut Vec<Diagnostic>) -> Targets
     for (name, expect, role, node) in found.into_iter().flatten() {
         c.report(name, expect, role, node);
     }
-    let targets = Targets::new(targets);
     for channel in &model.channels {
         if let Some(broker) = &channel.broker {
             c.check(broker, &BROKER, "`broker`");
@@ -284,5 +283,5 @@ fn check_references(model: &Model, diagnostics: &mut Vec<Diagnostic>) -> Targets
             c.check(dead_letter, &CHANNEL, "`dead_letter`");
         }
     }
-    targets
+    Targets::new(targets)
 }

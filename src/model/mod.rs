@@ -811,10 +811,11 @@ impl Model {
     }
 
     pub fn lookup(&self, name: &str) -> Option<NodeRef> {
-        let hash = self.names.hasher.hash_one(name);
         self.names
             .table
-            .find(hash, |n| &*self.node_name(*n).value.0 == name)
+            .find(self.name_hash(name), |n| {
+                &*self.node_name(*n).value.0 == name
+            })
             .copied()
     }
 
