@@ -1,6 +1,8 @@
 //! The project's own diagnostic type. Every output format renders this; only `report::human`
 //! knows about miette.
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 
 use serde::Serialize;
@@ -154,6 +156,18 @@ pub fn sort(diagnostics: &mut [Diagnostic]) {
 /// ones. The keys are sorted on their own and each item then moved once: a merge sort moved
 /// every 200-byte diagnostic at each of its passes, most of the sort's time on a large report.
 pub fn sort_by_key<T>(items: &mut [T], key: impl Fn(&T) -> &Diagnostic) {
+    // Most rules find in file order: their lists are checked, not sorted.
+    let order = |a: &Diagnostic, b: &Diagnostic| {
+        (a.span.file, a.span.start, a.code, &a.message).cmp(&(
+            b.span.file,
+            b.span.start,
+            b.code,
+            &b.message,
+        ))
+    };
+    if items.is_sorted_by(|a, b| order(key(a), key(b)).is_le()) {
+        return;
+    }
     let mut keys: Vec<(FileId, u32, &str, usize)> = items
         .iter()
         .enumerate()
@@ -183,6 +197,32 @@ pub fn sort_by_key<T>(items: &mut [T], key: impl Fn(&T) -> &Diagnostic) {
             k = next;
         }
     }
+}
+
+/// Merges lists that are each sorted as [`sort`] sorts into one list in that order, moving each
+/// diagnostic once; no two lists may share a code (the engine's lists are one rule's findings
+/// each), so that lists never tie and messages need no comparing. The rules' threads sort their
+/// own findings: gathering them into one list and sorting that took 7 ms at 100k services after
+/// the last rule, with both cores but one idle.
+pub fn merge_sorted(lists: Vec<Vec<Diagnostic>>) -> Vec<Diagnostic> {
+    let mut out = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+    // Taken from the front in place (a deque on the list's own buffer), so that each diagnostic
+    // is moved once.
+    let mut lists: Vec<VecDeque<Diagnostic>> = lists.into_iter().map(VecDeque::from).collect();
+    let key = |d: &Diagnostic| (d.span.file, d.span.start, d.code);
+    let mut heads = BinaryHeap::with_capacity(lists.len());
+    for (i, list) in lists.iter().enumerate() {
+        if let Some(d) = list.front() {
+            heads.push(Reverse((key(d), i)));
+        }
+    }
+    while let Some(Reverse((_, i))) = heads.pop() {
+        out.extend(lists[i].pop_front());
+        if let Some(d) = lists[i].front() {
+            heads.push(Reverse((key(d), i)));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -224,7 +264,7 @@ mod tests {
                     &b.message,
                 ))
             });
-            let mut sorted = report;
+            let mut sorted = report.clone();
             sort(&mut sorted);
             let labels = |v: &[Diagnostic]| -> Vec<String> {
                 v.iter()
@@ -232,6 +272,24 @@ mod tests {
                     .collect()
             };
             assert_eq!(labels(&sorted), labels(&expected), "{len} diagnostics");
+            // Cut into one list per code, each sorted, and merged: the same order.
+            let lists: Vec<Vec<Diagnostic>> = codes
+                .iter()
+                .map(|rule| {
+                    let mut list: Vec<Diagnostic> = report
+                        .iter()
+                        .filter(|d| d.code == rule.code)
+                        .cloned()
+                        .collect();
+                    sort(&mut list);
+                    list
+                })
+                .collect();
+            assert_eq!(
+                labels(&merge_sorted(lists)),
+                labels(&expected),
+                "{len} merged"
+            );
         }
     }
 }

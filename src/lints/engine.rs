@@ -83,20 +83,24 @@ pub fn lint_on(model: &Model, graph: &Graph, config: &RuleConfig, threads: usize
         .iter()
         .filter(|r| r.check.is_some() && config.is_enabled(r.meta.code))
         .collect();
-    let ran = run_rules(&cx, &rules, threads);
-    let mut found = Vec::with_capacity(ran.iter().map(Vec::len).sum());
-    for (rule, mut diagnostics) in rules.iter().zip(ran) {
+    let mut ran = run_rules(&cx, &rules, threads);
+    for (rule, diagnostics) in rules.iter().zip(&mut ran) {
         // An override applies to every finding of the rule, whatever severity it chose.
         if let Some(&severity) = config.severity.get(rule.meta.code) {
-            for d in &mut diagnostics {
+            for d in diagnostics {
                 d.severity = severity;
             }
         }
-        found.append(&mut diagnostics);
     }
+    // Each rule's findings come sorted (and each rule has its own code).
+    let found = diagnostic::merge_sorted(ran);
     let mut outcome = suppress(model, found, config);
-    diagnostic::sort(&mut outcome.diagnostics);
-    diagnostic::sort_by_key(&mut outcome.suppressed, |s| &s.diagnostic);
+    if !model.allow.is_empty() {
+        // Suppressing keeps the order; the allow list's own findings (unknown rules, unused
+        // allows) are put in their places.
+        diagnostic::sort(&mut outcome.diagnostics);
+        diagnostic::sort_by_key(&mut outcome.suppressed, |s| &s.diagnostic);
+    }
     if threads > 1 {
         // The shared analyses of a large topology are megabytes of blocks of their own, and
         // unmapping them took 5 ms at 100k services that the report need not wait for: a
@@ -142,7 +146,7 @@ fn dealing_order(rules: &[&Rule]) -> Vec<usize> {
     order
 }
 
-/// The findings of each rule, in the order of `rules`. Large topologies spread the rules over the
+/// The findings of each rule, sorted, in the order of `rules`. Large topologies spread the rules over the
 /// machine's cores (rules only read the model and graph; the analyses they share are computed once,
 /// by whichever rule asks first, in [`Context`]); the result does not depend on the schedule.
 fn run_rules(cx: &Context, rules: &[&Rule], threads: usize) -> Vec<Vec<Diagnostic>> {
@@ -152,6 +156,8 @@ fn run_rules(cx: &Context, rules: &[&Rule], threads: usize) -> Vec<Vec<Diagnosti
             check(cx, &mut found);
         }
         super::identity::fill(cx.model, &mut found);
+        // Sorted here, on the rule's thread: the lists are then merged (`merge_sorted`).
+        diagnostic::sort(&mut found);
         found
     };
     let threads = threads.min(rules.len());
