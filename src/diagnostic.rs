@@ -203,7 +203,7 @@ pub fn sort_by_key<T>(items: &mut [T], key: impl Fn(&T) -> &Diagnostic) {
 /// diagnostic once; no two lists may share a code (the engine's lists are one rule's findings
 /// each), so that lists never tie and messages need no comparing. The rules' threads sort their
 /// own findings: gathering them into one list and sorting that took 7 ms at 100k services after
-/// the last rule, with both cores but one idle.
+/// the last rule, with one core idle.
 pub fn merge_sorted(lists: Vec<Vec<Diagnostic>>) -> Vec<Diagnostic> {
     let mut out = Vec::with_capacity(lists.iter().map(Vec::len).sum());
     // Taken from the front in place (a deque on the list's own buffer), so that each diagnostic

@@ -146,9 +146,10 @@ fn dealing_order(rules: &[&Rule]) -> Vec<usize> {
     order
 }
 
-/// The findings of each rule, sorted, in the order of `rules`. Large topologies spread the rules over the
-/// machine's cores (rules only read the model and graph; the analyses they share are computed once,
-/// by whichever rule asks first, in [`Context`]); the result does not depend on the schedule.
+/// The findings of each rule, sorted, in the order of `rules`. Large topologies spread the rules
+/// over the machine's cores (rules only read the model and graph; the analyses they share are
+/// computed once, by whichever rule asks first, in [`Context`]); the result does not depend on
+/// the schedule.
 fn run_rules(cx: &Context, rules: &[&Rule], threads: usize) -> Vec<Vec<Diagnostic>> {
     let run = |rule: &Rule| {
         let mut found = Vec::new();
