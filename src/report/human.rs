@@ -76,8 +76,6 @@ struct Shown<'a> {
     message: String,
     help: Option<String>,
     code: FileCode<'a>,
-    /// Labels in the primary file (primary first).
-    labels: Vec<LabeledSpan>,
     /// Related spans in other files, each its own advice.
     elsewhere: Vec<Elsewhere<'a>>,
     header: String,
@@ -122,8 +120,17 @@ impl miette::Diagnostic for Shown<'_> {
     fn source_code(&self) -> Option<&dyn SourceCode> {
         Some(&self.code)
     }
+    /// Labels in the primary file, the primary first; made when miette asks (a report drawn
+    /// without miette needs none).
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(self.labels.iter().cloned()))
+        let d = self.d;
+        let primary = LabeledSpan::new_primary_with_span(d.label.clone(), source_span(d.span));
+        let related = d
+            .related
+            .iter()
+            .filter(move |r| r.span.file == d.span.file)
+            .map(|r| LabeledSpan::new_with_span(Some(r.label.clone()), source_span(r.span)));
+        Some(Box::new(std::iter::once(primary).chain(related)))
     }
     fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn miette::Diagnostic> + 'b>> {
         if self.elsewhere.is_empty() {
@@ -164,33 +171,21 @@ impl miette::Diagnostic for Elsewhere<'_> {
 fn shown<'a>(sources: &'a Sources, d: &'a Diagnostic, width: usize) -> Shown<'a> {
     let (message_width, help_width) = text_widths(width);
     let file = sources.get(d.span.file);
-    let mut labels = vec![LabeledSpan::new_primary_with_span(
-        d.label.clone(),
-        source_span(d.span),
-    )];
     let mut elsewhere = Vec::new();
-    for r in &d.related {
-        if r.span.file == d.span.file {
-            labels.push(LabeledSpan::new_with_span(
-                Some(r.label.clone()),
-                source_span(r.span),
-            ));
-        } else {
-            let file = sources.get(r.span.file);
-            elsewhere.push(Elsewhere {
-                code: FileCode { file },
-                span: r.span,
-                label: r.label.clone(),
-                message: wrap(&format!("{} (in {})", r.label, file.name), message_width),
-            });
-        }
+    for r in d.related.iter().filter(|r| r.span.file != d.span.file) {
+        let file = sources.get(r.span.file);
+        elsewhere.push(Elsewhere {
+            code: FileCode { file },
+            span: r.span,
+            label: r.label.clone(),
+            message: wrap(&format!("{} (in {})", r.label, file.name), message_width),
+        });
     }
     Shown {
         d,
         message: wrap(&d.message, message_width),
         help: d.help.as_ref().map(|h| wrap(h, help_width)),
         code: FileCode { file },
-        labels,
         elsewhere,
         header: format!("{}[{} {}]", d.severity, d.code, d.name),
     }
