@@ -293,16 +293,12 @@ impl<'m> Advisor<'m> {
     pub(crate) fn each_advised(&self, mut f: impl FnMut(EdgeKind, usize, usize, bool)) {
         for (si, service) in self.model.services.iter().enumerate() {
             let inferred_calls = self.waiting[si].is_some();
-            let none_declare = self.calls_with_needs.as_ref().is_some_and(|v| !v[si]);
-            if none_declare {
-                if inferred_calls {
-                    (0..service.calls.len()).for_each(|i| f(EdgeKind::Call, si, i, false));
-                }
-            } else {
-                for (i, call) in service.calls.iter().enumerate() {
-                    if call.options.needs.is_some() || inferred_calls {
-                        f(EdgeKind::Call, si, i, call.options.needs.is_some());
-                    }
+            // The calls of a service known to declare no `needs` are not read for it.
+            let may_declare = self.calls_with_needs.as_ref().is_none_or(|v| v[si]);
+            for (i, call) in service.calls.iter().enumerate() {
+                let declared = may_declare && call.options.needs.is_some();
+                if declared || inferred_calls {
+                    f(EdgeKind::Call, si, i, declared);
                 }
             }
             for (i, publish) in service.publishes.iter().enumerate() {
