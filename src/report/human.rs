@@ -37,16 +37,13 @@ impl SourceCode for FileCode<'_> {
         if end > text.len() {
             return Err(MietteError::OutOfBounds);
         }
-        let first_line = lines.line_of(start as u32);
-        let last_line = lines.line_of(end.saturating_sub(1).max(start) as u32);
-        let from_line = first_line.saturating_sub(before);
-        let to_line = (last_line + after).min(lines.line_count() - 1);
-        let data_start = lines.line_start(from_line) as usize;
-        let data_end = if to_line + 1 < lines.line_count() {
-            lines.line_start(to_line + 1) as usize
-        } else {
-            text.len()
-        };
+        let Window {
+            first_line,
+            from_line,
+            to_line,
+            data_start,
+            data_end,
+        } = Window::new(self.file, start, end, before, after);
         let column = if before == 0 {
             text[lines.line_start(first_line) as usize..start]
                 .chars()
@@ -62,6 +59,39 @@ impl SourceCode for FileCode<'_> {
             column,
             to_line - from_line + 1,
         )))
+    }
+}
+
+/// The lines shown around a span: `before` lines above its first line and `after` below its
+/// last, as line numbers (0-based) and as the bytes they take.
+struct Window {
+    first_line: usize,
+    from_line: usize,
+    to_line: usize,
+    data_start: usize,
+    data_end: usize,
+}
+
+impl Window {
+    /// For `start..end` (within the text) in `file`.
+    fn new(file: &SourceFile, start: usize, end: usize, before: usize, after: usize) -> Window {
+        let lines = file.lines();
+        let first_line = lines.line_of(start as u32);
+        let last_line = lines.line_of(end.saturating_sub(1).max(start) as u32);
+        let from_line = first_line.saturating_sub(before);
+        let to_line = (last_line + after).min(lines.line_count() - 1);
+        let data_end = if to_line + 1 < lines.line_count() {
+            lines.line_start(to_line + 1) as usize
+        } else {
+            file.text.len()
+        };
+        Window {
+            first_line,
+            from_line,
+            to_line,
+            data_start: lines.line_start(from_line) as usize,
+            data_end,
+        }
     }
 }
 
@@ -437,17 +467,14 @@ fn draw_multiline(shown: &Shown, out: &mut String) -> bool {
     if !d.related.is_empty() || label.contains('\n') || end <= start || end > text.len() {
         return false;
     }
-    // The context: a line before and after the span's lines, as `FileCode::read_span` gives it.
-    let first_line = lines.line_of(start as u32);
-    let last_line = lines.line_of((end - 1) as u32);
-    let from = first_line.saturating_sub(1);
-    let to = (last_line + 1).min(lines.line_count() - 1);
-    let data_start = lines.line_start(from) as usize;
-    let data_end = if to + 1 < lines.line_count() {
-        lines.line_start(to + 1) as usize
-    } else {
-        text.len()
-    };
+    // The context: a line before and after the span's lines, as miette reads it.
+    let Window {
+        first_line,
+        from_line: from,
+        data_start,
+        data_end,
+        ..
+    } = Window::new(file, start, end, 1, 1);
     let data = &text[data_start..data_end];
     if !data.is_ascii() || data.bytes().any(|b| b == b'\t' || b == b'\r') {
         return false;
