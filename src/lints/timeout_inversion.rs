@@ -12,7 +12,7 @@ use crate::model::{Duration, NodeKind};
 
 use super::Context;
 use super::identity::AtItem;
-use super::sync_common::{attempts, call, human};
+use super::sync_common::{call, human};
 
 pub const META: RuleMeta = RuleMeta {
     code: "S105",
@@ -54,7 +54,8 @@ impl Term<'_> {
 
 /// The terms of a callee's worst case, in file order: over its calls and requests that have a
 /// timeout, timeout × attempts. Local: it looks one level down. Gives the sum of all terms, how
-/// many there are, and the first `shown` of them.
+/// many there are, and the first `shown` of them. Its calls' timeouts and attempts are read
+/// from the call facts, in the order of its list; its requests from the model.
 fn terms<'m>(cx: &Context<'m>, callee: NodeIndex, shown: usize) -> (u64, usize, Vec<Term<'m>>) {
     let mut total = 0u64;
     let mut count = 0;
@@ -64,9 +65,11 @@ fn terms<'m>(cx: &Context<'m>, callee: NodeIndex, shown: usize) -> (u64, usize, 
         return (total, count, out);
     }
     let service = &cx.model.services[node.index as usize];
-    let calls = service.calls.iter().filter_map(|c| {
-        let t = c.options.timeout.as_ref()?;
-        Some(Term::Call(&c.to.value, t.value, attempts(&c.options)))
+    let facts = cx.call_facts();
+    let calls = cx.sync().calls_with(callee).filter_map(|c| {
+        let t = facts.timeout(c.at)?;
+        let to = cx.graph.name(cx.model, c.callee);
+        Some(Term::Call(to, t, facts.attempts[c.at]))
     });
     let requests = service.requests.iter().filter_map(|r| {
         let t = r.options.timeout.as_ref()?;
